@@ -1,0 +1,117 @@
+//! Channel accounts: the business's connected lines, with their secrets.
+//! Secrets come out only through [`get_with_secrets`], for verifying and sending.
+
+use switchboard_domain::{ChannelAccount, ChannelAccountId, ChannelKind, WorkspaceId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Conn, Result, StoreError, from_millis, json, parse, to_millis, with_conn};
+
+pub type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// A channel account to create.
+#[derive(Debug, Clone)]
+pub struct NewChannelAccount {
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub external_id: String,
+    pub secrets: JsonMap,
+    pub settings: JsonMap,
+    pub api_base_url: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    workspace_id: Uuid,
+    kind: String,
+    name: String,
+    external_id: String,
+    secrets: String,
+    settings: String,
+    api_base_url: Option<String>,
+    enabled: bool,
+    created_at: i64,
+}
+
+impl Row {
+    fn into_account(self) -> Result<(ChannelAccount, JsonMap)> {
+        let account = ChannelAccount {
+            id: self.id.into(),
+            workspace_id: self.workspace_id.into(),
+            kind: parse(&self.kind, "channel kind")?,
+            name: self.name,
+            external_id: self.external_id,
+            settings: json(&self.settings, "channel settings")?,
+            api_base_url: self.api_base_url,
+            enabled: self.enabled,
+            created_at: from_millis(self.created_at),
+        };
+        Ok((account, json(&self.secrets, "channel secrets")?))
+    }
+}
+
+const COLUMNS: &str = "SELECT id, workspace_id, kind, name, external_id, secrets, settings, api_base_url, \
+                       enabled, created_at FROM channel_accounts";
+
+pub async fn create(conn: &mut Conn<'_>, new: &NewChannelAccount, now: OffsetDateTime) -> Result<ChannelAccount> {
+    let id = Uuid::now_v7();
+    let secrets = serde_json::to_string(&new.secrets).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let settings = serde_json::to_string(&new.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    with_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO channel_accounts \
+             (id, workspace_id, kind, name, external_id, secrets, settings, api_base_url, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9)",
+        )
+        .bind(id)
+        .bind(new.workspace_id.0)
+        .bind(new.kind.as_str())
+        .bind(&new.name)
+        .bind(&new.external_id)
+        .bind(secrets)
+        .bind(settings)
+        .bind(&new.api_base_url)
+        .bind(to_millis(now))
+        .execute(&mut *c)
+        .await?
+            .rows_affected()
+    });
+    get(conn, new.workspace_id, id.into())
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("channel account vanished".into()))
+}
+
+pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ChannelAccountId) -> Result<Option<ChannelAccount>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE workspace_id = $1 AND id = $2")))
+            .bind(workspace.0)
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(|r| r.into_account().map(|(a, _)| a)).transpose()
+}
+
+/// The account a webhook names, with its secrets. A webhook URL carries only the account id:
+/// this is the one lookup not scoped by workspace, because it is how the workspace is found.
+pub async fn get_with_secrets(conn: &mut Conn<'_>, id: ChannelAccountId) -> Result<Option<(ChannelAccount, JsonMap)>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(Row::into_account).transpose()
+}
+
+pub async fn list(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<ChannelAccount>> {
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE workspace_id = $1 ORDER BY created_at, id")))
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    rows.into_iter().map(|r| r.into_account().map(|(a, _)| a)).collect()
+}

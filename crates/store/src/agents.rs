@@ -1,0 +1,222 @@
+//! Agents, their API tokens, and teams.
+
+use switchboard_domain::{Agent, AgentId, Role, Team, TeamId, TokenId, WorkspaceId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Conn, Result, StoreError, to_millis, with_conn};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    workspace_id: Uuid,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+}
+
+impl TryFrom<Row> for Agent {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Self> {
+        Ok(Agent {
+            id: r.id.into(),
+            workspace_id: r.workspace_id.into(),
+            email: r.email,
+            name: r.name,
+            role: match r.role.as_str() {
+                "admin" => Role::Admin,
+                "agent" => Role::Agent,
+                other => return Err(StoreError::Corrupt(format!("agent role `{other}`"))),
+            },
+            active: r.active,
+        })
+    }
+}
+
+const COLUMNS: &str = "SELECT a.id, a.workspace_id, a.email, a.name, a.role, a.active FROM agents a";
+
+/// Creates the agent, or updates name, role and password of the one with that e-mail in the
+/// same workspace. An e-mail that belongs to another workspace is a conflict.
+pub async fn upsert(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Agent> {
+    if let Some(existing) = find_by_email(conn, email).await? {
+        if existing.workspace_id != workspace {
+            return Err(StoreError::Conflict(format!("{email} belongs to another workspace")));
+        }
+        with_conn!(conn, c => {
+            sqlx::query(
+                "UPDATE agents SET name = $1, role = $2, password_hash = COALESCE($3, password_hash), active = TRUE \
+                 WHERE id = $4",
+            )
+            .bind(name)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(existing.id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+    } else {
+        with_conn!(conn, c => {
+            sqlx::query(
+                "INSERT INTO agents (id, workspace_id, email, name, role, password_hash, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(workspace.0)
+            .bind(email)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(to_millis(now))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+    }
+    find_by_email(conn, email).await?.ok_or_else(|| StoreError::Corrupt("agent vanished".into()))
+}
+
+pub async fn find_by_email(conn: &mut Conn<'_>, email: &str) -> Result<Option<Agent>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE a.email = $1")))
+            .bind(email.to_lowercase())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(Agent::try_from).transpose()
+}
+
+pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: AgentId) -> Result<Option<Agent>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE a.workspace_id = $1 AND a.id = $2")))
+            .bind(workspace.0)
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(Agent::try_from).transpose()
+}
+
+pub async fn list(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<Agent>> {
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE a.workspace_id = $1 ORDER BY a.name, a.id")))
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    rows.into_iter().map(Agent::try_from).collect()
+}
+
+/// Stores a new API token by its hash; the token itself is never stored.
+pub async fn create_token(
+    conn: &mut Conn<'_>,
+    agent: &Agent,
+    token_hash: &str,
+    label: &str,
+    now: OffsetDateTime,
+) -> Result<TokenId> {
+    let id = Uuid::now_v7();
+    with_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, workspace_id, agent_id, token_hash, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(agent.workspace_id.0)
+        .bind(agent.id.0)
+        .bind(token_hash)
+        .bind(label)
+        .bind(to_millis(now))
+        .execute(&mut *c)
+        .await?
+            .rows_affected()
+    });
+    Ok(id.into())
+}
+
+/// The active agent that holds a live token with this hash.
+pub async fn agent_by_token_hash(conn: &mut Conn<'_>, token_hash: &str) -> Result<Option<Agent>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} JOIN api_tokens t ON t.agent_id = a.id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND a.active = TRUE"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.map(Agent::try_from).transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct TeamRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    name: String,
+}
+
+impl From<TeamRow> for Team {
+    fn from(r: TeamRow) -> Self {
+        Team { id: r.id.into(), workspace_id: r.workspace_id.into(), name: r.name }
+    }
+}
+
+pub async fn create_team(conn: &mut Conn<'_>, workspace: WorkspaceId, name: &str, now: OffsetDateTime) -> Result<Team> {
+    let id = Uuid::now_v7();
+    with_conn!(conn, c => {
+        sqlx::query("INSERT INTO teams (id, workspace_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(workspace.0)
+            .bind(name)
+            .bind(to_millis(now))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(Team { id: id.into(), workspace_id: workspace, name: name.to_owned() })
+}
+
+pub async fn get_team(conn: &mut Conn<'_>, workspace: WorkspaceId, id: TeamId) -> Result<Option<Team>> {
+    let row: Option<TeamRow> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT id, workspace_id, name FROM teams WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.0)
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(row.map(Into::into))
+}
+
+pub async fn list_teams(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<Team>> {
+    let rows: Vec<TeamRow> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT id, workspace_id, name FROM teams WHERE workspace_id = $1 ORDER BY name")
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn add_team_member(conn: &mut Conn<'_>, team: &Team, agent: AgentId) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO team_members (workspace_id, team_id, agent_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(team.workspace_id.0)
+        .bind(team.id.0)
+        .bind(agent.0)
+        .execute(&mut *c)
+        .await?
+            .rows_affected()
+    });
+    Ok(())
+}

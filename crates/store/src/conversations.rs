@@ -1,0 +1,107 @@
+//! Conversations: direct threads (one contact × one account) and public threads (one post).
+
+use switchboard_domain::{ChannelAccountId, ContactId, Conversation, ConversationId, ConversationKind, WorkspaceId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Conn, Result, parse, to_millis, with_conn};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    workspace_id: Uuid,
+    channel_account_id: Uuid,
+    kind: String,
+    thread_key: String,
+    contact_id: Option<Uuid>,
+    title: Option<String>,
+}
+
+impl Row {
+    fn into_conversation(self) -> Result<Conversation> {
+        Ok(Conversation {
+            id: self.id.into(),
+            workspace_id: self.workspace_id.into(),
+            channel_account_id: self.channel_account_id.into(),
+            kind: parse(&self.kind, "conversation kind")?,
+            thread_key: self.thread_key,
+            contact_id: self.contact_id.map(Into::into),
+            title: self.title,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "SELECT id, workspace_id, channel_account_id, kind, thread_key, contact_id, title FROM conversations";
+
+pub async fn find(
+    conn: &mut Conn<'_>,
+    account: ChannelAccountId,
+    kind: ConversationKind,
+    thread_key: &str,
+) -> Result<Option<Conversation>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE channel_account_id = $1 AND kind = $2 AND thread_key = $3"
+        )))
+        .bind(account.0)
+        .bind(kind.as_str())
+        .bind(thread_key)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.map(Row::into_conversation).transpose()
+}
+
+pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ConversationId) -> Result<Option<Conversation>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE workspace_id = $1 AND id = $2")))
+            .bind(workspace.0)
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(Row::into_conversation).transpose()
+}
+
+/// A conversation to create.
+#[derive(Debug, Clone)]
+pub struct NewConversation<'a> {
+    pub workspace_id: WorkspaceId,
+    pub channel_account_id: ChannelAccountId,
+    pub kind: ConversationKind,
+    pub thread_key: &'a str,
+    pub contact_id: Option<ContactId>,
+    pub title: Option<&'a str>,
+}
+
+/// Creates the conversation; a racing writer that created it first makes this a conflict.
+pub async fn create(conn: &mut Conn<'_>, new: &NewConversation<'_>, now: OffsetDateTime) -> Result<Conversation> {
+    let id = Uuid::now_v7();
+    with_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO conversations (id, workspace_id, channel_account_id, kind, thread_key, contact_id, title, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(new.workspace_id.0)
+        .bind(new.channel_account_id.0)
+        .bind(new.kind.as_str())
+        .bind(new.thread_key)
+        .bind(new.contact_id.map(|c| c.0))
+        .bind(new.title)
+        .bind(to_millis(now))
+        .execute(&mut *c)
+        .await?
+            .rows_affected()
+    });
+    Ok(Conversation {
+        id: id.into(),
+        workspace_id: new.workspace_id,
+        channel_account_id: new.channel_account_id,
+        kind: new.kind,
+        thread_key: new.thread_key.to_owned(),
+        contact_id: new.contact_id,
+        title: new.title.map(str::to_owned),
+    })
+}

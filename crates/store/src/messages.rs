@@ -1,0 +1,203 @@
+//! Messages: inbound, outbound and internal notes.
+
+use switchboard_domain::{
+    Attachment, AuthorKind, ChannelAccountId, ConversationId, DeliveryStatus, Direction, Message, MessageError,
+    MessageId, TicketId, Visibility, WorkspaceId,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Conn, Result, StoreError, from_millis, json, parse, to_millis, with_conn};
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub ticket_id: Option<TicketId>,
+    pub channel_account_id: ChannelAccountId,
+    pub direction: Direction,
+    pub visibility: Visibility,
+    pub author_kind: AuthorKind,
+    pub author_id: Option<Uuid>,
+    pub body: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub template: Option<serde_json::Value>,
+    pub platform_message_id: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub private_reply_to: Option<MessageId>,
+    /// When the platform says it was sent (inbound).
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+fn as_str<T: serde::Serialize>(value: &T) -> String {
+    // Enums of the domain serialise as plain JSON strings: take the name without quotes.
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Stores a message. A message with a platform id the account already holds is a
+/// [`StoreError::Conflict`] (the platform redelivered it).
+pub async fn insert(conn: &mut Conn<'_>, new: &NewMessage, now: OffsetDateTime) -> Result<MessageId> {
+    let id = Uuid::now_v7();
+    let attachments = serde_json::to_string(&new.attachments).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let template = new.template.as_ref().map(serde_json::Value::to_string);
+    with_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO messages (id, workspace_id, conversation_id, ticket_id, channel_account_id, direction, \
+             visibility, author_kind, author_id, body, attachments, template, platform_message_id, delivery_status, \
+             private_reply_to, sent_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(id)
+        .bind(new.workspace_id.0)
+        .bind(new.conversation_id.0)
+        .bind(new.ticket_id.map(|t| t.0))
+        .bind(new.channel_account_id.0)
+        .bind(as_str(&new.direction))
+        .bind(as_str(&new.visibility))
+        .bind(as_str(&new.author_kind))
+        .bind(new.author_id)
+        .bind(&new.body)
+        .bind(attachments)
+        .bind(template)
+        .bind(&new.platform_message_id)
+        .bind(new.delivery_status.map(|d| d.as_str()))
+        .bind(new.private_reply_to.map(|m| m.0))
+        .bind(new.sent_at.map(to_millis))
+        .bind(to_millis(now))
+        .execute(&mut *c)
+        .await?
+            .rows_affected()
+    });
+    Ok(id.into())
+}
+
+/// Whether the account already holds a message with this platform id.
+pub async fn exists(conn: &mut Conn<'_>, account: ChannelAccountId, platform_message_id: &str) -> Result<bool> {
+    let found: Option<i64> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT 1 FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2")
+            .bind(account.0)
+            .bind(platform_message_id)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(found.is_some())
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    workspace_id: Uuid,
+    ticket_id: Option<Uuid>,
+    conversation_id: Uuid,
+    direction: String,
+    visibility: String,
+    author_kind: String,
+    author_id: Option<Uuid>,
+    body: Option<String>,
+    attachments: String,
+    template: Option<String>,
+    platform_message_id: Option<String>,
+    delivery_status: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    private_reply_to: Option<Uuid>,
+    created_at: i64,
+}
+
+fn enum_from<T: serde::de::DeserializeOwned>(value: &str, what: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| StoreError::Corrupt(format!("{what}: `{value}`")))
+}
+
+impl Row {
+    fn into_message(self) -> Result<Message> {
+        Ok(Message {
+            id: self.id.into(),
+            workspace_id: self.workspace_id.into(),
+            ticket_id: self.ticket_id.map(Into::into),
+            conversation_id: self.conversation_id.into(),
+            direction: enum_from(&self.direction, "message direction")?,
+            visibility: enum_from(&self.visibility, "message visibility")?,
+            author_kind: enum_from(&self.author_kind, "message author")?,
+            author_id: self.author_id,
+            body: self.body,
+            attachments: json(&self.attachments, "message attachments")?,
+            template: self.template.as_deref().map(|t| json(t, "message template")).transpose()?,
+            platform_message_id: self.platform_message_id,
+            delivery_status: self.delivery_status.as_deref().map(|d| parse(d, "delivery status")).transpose()?,
+            error: match (self.error_code, self.error_message) {
+                (Some(code), message) => Some(MessageError { code, message: message.unwrap_or_default() }),
+                _ => None,
+            },
+            private_reply_to: self.private_reply_to.map(Into::into),
+            created_at: from_millis(self.created_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "SELECT id, workspace_id, ticket_id, conversation_id, direction, visibility, author_kind, \
+    author_id, body, attachments, template, platform_message_id, delivery_status, error_code, error_message, \
+    private_reply_to, created_at FROM messages";
+
+/// The ticket's messages in the order they were written.
+pub async fn list_for_ticket(conn: &mut Conn<'_>, workspace: WorkspaceId, ticket: TicketId) -> Result<Vec<Message>> {
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY created_at, id"
+        )))
+        .bind(workspace.0)
+        .bind(ticket.0)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    rows.into_iter().map(Row::into_message).collect()
+}
+
+pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: MessageId) -> Result<Option<Message>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE workspace_id = $1 AND id = $2")))
+            .bind(workspace.0)
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(Row::into_message).transpose()
+}
+
+/// The inbound message's sender contact and when the platform says it was written.
+pub async fn sent_at(conn: &mut Conn<'_>, workspace: WorkspaceId, id: MessageId) -> Result<Option<OffsetDateTime>> {
+    let at: Option<Option<i64>> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT COALESCE(sent_at, created_at) FROM messages WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.0)
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(at.flatten().map(from_millis))
+}
+
+/// Whether a private reply to this comment exists already.
+pub async fn has_private_reply(conn: &mut Conn<'_>, comment: MessageId) -> Result<bool> {
+    let found: Option<i64> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT 1 FROM messages WHERE private_reply_to = $1")
+            .bind(comment.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(found.is_some())
+}
+
+/// How many outbound messages the conversation got since `since` (WeChat caps them).
+pub async fn outbound_since(conn: &mut Conn<'_>, conversation: ConversationId, since: Option<OffsetDateTime>) -> Result<u32> {
+    let n: i64 = with_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND direction = 'outbound' AND created_at >= $2",
+        )
+        .bind(conversation.0)
+        .bind(since.map(to_millis).unwrap_or(0))
+        .fetch_one(&mut *c)
+        .await?
+    });
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

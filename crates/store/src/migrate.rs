@@ -1,0 +1,68 @@
+//! Forward-only migrations, embedded in the binary, one folder per backend. Applied on
+//! start; never edit one that has landed — add the next.
+
+use crate::db::Db;
+use crate::{Conn, Result, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core",
+    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+    postgres: include_str!("../migrations/postgres/0001_core.sql"),
+}];
+
+const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+/// An arbitrary constant: the advisory lock that keeps two Postgres nodes starting at once
+/// from migrating at the same time.
+const PG_MIGRATION_LOCK: i64 = 0x5357_4254_4348;
+
+pub(crate) async fn run(db: &Db) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    if let Conn::Postgres(c) = &mut conn {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_MIGRATION_LOCK).execute(&mut **c).await?;
+    }
+    crate::with_conn!(&mut conn, c => sqlx::raw_sql(BOOKKEEPING).execute(&mut *c).await?.rows_affected());
+    for m in MIGRATIONS {
+        let applied: Option<i64> = crate::with_conn!(&mut conn, c => {
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        if applied.is_some() {
+            continue;
+        }
+        let sql = match conn.backend() {
+            crate::Backend::Sqlite => m.sqlite,
+            crate::Backend::Postgres => m.postgres,
+        };
+        let now = crate::to_millis(time::OffsetDateTime::now_utc());
+        crate::with_conn!(&mut conn, c => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *c)
+                .await
+                .map_err(|source| StoreError::Migration { version: m.version, source })?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+        });
+        tracing::info!(migration.version = m.version, migration.name = m.name, "applied migration");
+    }
+    tx.commit().await
+}

@@ -1,0 +1,39 @@
+//! Values bound to dynamically built SQL (filters, lists). User input only ever reaches SQL
+//! as one of these, never spliced into the text.
+
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub enum Param {
+    Uuid(Uuid),
+    Text(String),
+    Int(i64),
+}
+
+/// Binds `params` in order onto a `sqlx::query`/`query_as`/`query_scalar` builder.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! bind_all {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                $crate::Param::Uuid(v) => q.bind(*v),
+                $crate::Param::Text(v) => q.bind(v.clone()),
+                $crate::Param::Int(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// Collects parameters and hands out their `$n` placeholders.
+#[derive(Debug, Default)]
+pub struct Params(pub Vec<Param>);
+
+impl Params {
+    pub fn push(&mut self, p: Param) -> String {
+        self.0.push(p);
+        format!("${}", self.0.len())
+    }
+}
