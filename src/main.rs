@@ -1,1 +1,180 @@
-fn main() {}
+//! `switchboard`: the one binary. `serve` runs everything; the other commands manage the
+//! database and the people who use it (DESIGN §9). Every flag is also read from the
+//! environment.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use switchboard_domain::clock::SystemClock;
+use switchboard_http::AppState;
+use switchboard_service::{DEFAULT_WORKSPACE, Service};
+use switchboard_store::Db;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Omnichannel support inbox: every customer message becomes a ticket")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// sqlite://FILE (created if missing) or postgres://…
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", default_value = "sqlite://switchboard.db", global = true)]
+    database: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything: API, webhooks and workers. Migrates on start.
+    Serve {
+        #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The address platforms call; used in webhook URLs. Defaults to http://<listen>.
+        #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+        public_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Apply migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage admin agents.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create (or update) an admin agent.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "SWITCHBOARD_ADMIN_PASSWORD")]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// The workspace (business) the admin belongs to; created if it does not exist.
+        #[arg(long, default_value = DEFAULT_WORKSPACE)]
+        workspace: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new API token for the agent with that e-mail.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// What the token is for, to recognise it later.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match Cli::parse().command {
+        Command::Serve { listen, public_url, db } => serve(&listen, public_url, &db.database).await,
+        Command::Migrate { db } => {
+            connect(&db.database).await?.close().await;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email, password, name, workspace, db } } => {
+            let service = service(&db.database).await?;
+            let agent = service.create_admin(&workspace, &email, &password, name.as_deref()).await?;
+            println!("admin {} ({}) in workspace `{workspace}`", agent.email, agent.id);
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { email, label, db } } => {
+            let service = service(&db.database).await?;
+            println!("{}", service.create_token(&email, &label).await?);
+            Ok(())
+        }
+    }
+}
+
+async fn connect(url: &str) -> anyhow::Result<Db> {
+    Db::connect(url).await.with_context(|| format!("opening the database {}", redact(url)))
+}
+
+async fn service(url: &str) -> anyhow::Result<Service> {
+    let db = connect(url).await?;
+    let service = Service::new(db, Arc::new(SystemClock));
+    // A fresh install has one workspace, so that its first admin has somewhere to live.
+    service.ensure_workspace(DEFAULT_WORKSPACE).await?;
+    Ok(service)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(listen: &str, public_url: Option<String>, database: &str) -> anyhow::Result<()> {
+    let service = service(database).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let local = listener.local_addr()?;
+    let public_url = public_url.unwrap_or_else(|| format!("http://{local}"));
+    tracing::info!("Switchboard listening on http://{local} (database {}, public URL {public_url})", redact(database));
+    let state = AppState { service: service.clone(), public_url };
+    switchboard_http::serve(listener, state, shutdown_signal()).await?;
+    service.db().close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
+        assert_eq!(redact("sqlite://switchboard.db"), "sqlite://switchboard.db");
+    }
+}

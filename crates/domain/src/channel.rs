@@ -91,6 +91,25 @@ impl ChannelKind {
         }
     }
 
+    /// The secrets a channel account of this kind needs, named as the platform names them
+    /// (DESIGN §9). Creating an account without one of them is refused.
+    pub fn required_secrets(self) -> &'static [&'static str] {
+        match self {
+            Self::Whatsapp | Self::Messenger | Self::Instagram => &["app_secret", "verify_token", "access_token"],
+            Self::X => &["consumer_secret", "access_token"],
+            Self::Line => &["channel_secret", "channel_access_token"],
+            Self::Wechat => &["token", "app_id", "app_secret"],
+            Self::Telegram => &["bot_token", "secret_token"],
+            Self::Twilio => &["account_sid", "auth_token"],
+            Self::Dialpad => &["webhook_secret", "api_key"],
+            Self::Justcall => &["webhook_secret", "api_key", "api_secret"],
+            Self::Shopee => &["partner_id", "partner_key", "access_token"],
+            Self::Lazada => &["app_key", "app_secret", "access_token"],
+            Self::Api | Self::Widget => &["secret"],
+            Self::Email => &[],
+        }
+    }
+
     /// The tags a new ticket of this channel gets automatically: its channel tag and
     /// `messaging_support`, which the built-in social views and the notifier select on.
     pub fn automatic_tags(self, conversation: ConversationKind) -> Vec<&'static str> {

@@ -110,6 +110,8 @@ pub struct Conversation {
     /// The customer of a direct conversation; `None` for public threads.
     pub contact_id: Option<ContactId>,
     pub title: Option<String>,
+    /// The customer's last message here, as the platform timestamped it.
+    pub last_inbound_at: Option<OffsetDateTime>,
 }
 
 /// Who started a ticket.

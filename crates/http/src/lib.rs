@@ -1,1 +1,97 @@
-//! placeholder
+//! Switchboard's HTTP layer: the JSON API, the platforms' webhooks, health and the OpenAPI
+//! document. Every route is listed in [`router`]; handlers are thin (extract, one service
+//! call, respond) and errors take one JSON shape ([`error::ApiError`]).
+//!
+//! Knows the service and channel crates; no SQL here.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use switchboard_service::Service;
+
+use crate::error::ErrorBody;
+use crate::handlers::{accounts, contacts, notifier, system, tickets, webhooks};
+
+/// The largest request body accepted anywhere.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    /// The address platforms call (`SWITCHBOARD_PUBLIC_URL`), used in webhook URLs.
+    pub public_url: String,
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/openapi.json", get(system::openapi))
+        .route("/api/v1/channel-accounts", get(accounts::list_accounts).post(accounts::create_account))
+        .route("/api/v1/channel-accounts/{id}", get(accounts::get_account))
+        .route("/api/v1/tickets", get(tickets::list_tickets).post(tickets::create_ticket))
+        .route("/api/v1/tickets/{id}", get(tickets::get_ticket).patch(tickets::patch_ticket))
+        .route("/api/v1/tickets/{id}/messages", get(tickets::list_messages).post(tickets::create_message))
+        .route("/api/v1/tickets/{id}/events", get(tickets::list_events))
+        .route("/api/v1/contacts", get(contacts::list_contacts))
+        .route("/api/v1/contacts/{id}", get(contacts::get_contact).patch(contacts::patch_contact))
+        .route("/api/v1/contacts/{id}/merge", post(contacts::merge_contacts))
+        .route("/api/v1/notifier", get(notifier::get_notifier))
+        .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("route")
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request an id (or keeps a sane one the caller sent), logs the request under
+/// it, returns it in `x-request-id` and writes it into JSON error bodies.
+async fn request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    tracing::debug!(request.id = %id, http.method = %method, http.path = %path, http.status = status.as_u16(), "request");
+    if let Some(mut body) = response.extensions_mut().remove::<ErrorBody>() {
+        body.error.request_id = Some(id.clone());
+        let extensions = std::mem::take(response.extensions_mut());
+        response = (status, axum::Json(body)).into_response();
+        *response.extensions_mut() = extensions;
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    response
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

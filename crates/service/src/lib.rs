@@ -1,1 +1,95 @@
-//! placeholder
+//! Switchboard's use cases, shared by every entry point (API, webhooks, CLI, later the UI and
+//! workers). Each use case is one transaction: load what the rule needs, ask the domain,
+//! write the result, queue outbound work, commit, then publish to live listeners.
+//!
+//! Knows the domain and the store; knows nothing of HTTP.
+
+pub mod accounts;
+pub mod auth;
+pub mod contacts;
+mod error;
+pub mod ingest;
+pub mod live;
+pub mod notifier;
+pub mod tickets;
+
+use std::sync::Arc;
+
+use switchboard_domain::{Agent, Clock, Workspace};
+use switchboard_store::{Db, Tx};
+use time::OffsetDateTime;
+
+pub use error::{ServiceError, ServiceResult};
+pub use switchboard_store::StoreError;
+
+/// Everything a use case needs: the database, the clock, the group-commit ingest writer and
+/// the live bus. Cheap to clone; one per node.
+#[derive(Clone)]
+pub struct Service {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    ingestor: ingest::Ingestor,
+    live: live::LiveBus,
+}
+
+impl Service {
+    /// Builds the service and starts its ingest writer on the current Tokio runtime.
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        let live = live::LiveBus::new();
+        let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
+        Self { db, clock, ingestor, live }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn live(&self) -> &live::LiveBus {
+        &self.live
+    }
+
+    async fn begin(&self) -> ServiceResult<Tx> {
+        Ok(self.db.begin().await?)
+    }
+}
+
+/// Who is acting: an authenticated agent of one workspace. Every use case an agent calls
+/// takes one, and sees only that workspace.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub agent: Agent,
+}
+
+impl Actor {
+    pub fn workspace(&self) -> switchboard_domain::WorkspaceId {
+        self.agent.workspace_id
+    }
+
+    pub fn store_actor(&self) -> switchboard_store::events::Actor {
+        switchboard_store::events::Actor {
+            kind: switchboard_domain::AuthorKind::Agent,
+            id: Some(self.agent.id.0),
+        }
+    }
+}
+
+/// The workspace a fresh install works in: created on first use.
+pub const DEFAULT_WORKSPACE: &str = "Default";
+
+impl Service {
+    /// Returns the workspace of that name, creating it with default settings if needed.
+    pub async fn ensure_workspace(&self, name: &str) -> ServiceResult<Workspace> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ServiceError::invalid("workspace", "a workspace needs a name"));
+        }
+        let mut tx = self.begin().await?;
+        let ws = switchboard_store::workspaces::get_or_create(&mut tx.conn(), name, self.now()).await?;
+        tx.commit().await?;
+        Ok(ws)
+    }
+}

@@ -4,7 +4,7 @@ use switchboard_domain::{ChannelAccountId, ContactId, Conversation, Conversation
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Conn, Result, parse, to_millis, with_conn};
+use crate::{Conn, Result, from_millis, parse, to_millis, with_conn};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -15,6 +15,7 @@ struct Row {
     thread_key: String,
     contact_id: Option<Uuid>,
     title: Option<String>,
+    last_inbound_at: Option<i64>,
 }
 
 impl Row {
@@ -27,12 +28,13 @@ impl Row {
             thread_key: self.thread_key,
             contact_id: self.contact_id.map(Into::into),
             title: self.title,
+            last_inbound_at: self.last_inbound_at.map(from_millis),
         })
     }
 }
 
 const COLUMNS: &str =
-    "SELECT id, workspace_id, channel_account_id, kind, thread_key, contact_id, title FROM conversations";
+    "SELECT id, workspace_id, channel_account_id, kind, thread_key, contact_id, title, last_inbound_at FROM conversations";
 
 pub async fn find(
     conn: &mut Conn<'_>,
@@ -103,5 +105,23 @@ pub async fn create(conn: &mut Conn<'_>, new: &NewConversation<'_>, now: OffsetD
         thread_key: new.thread_key.to_owned(),
         contact_id: new.contact_id,
         title: new.title.map(str::to_owned),
+        last_inbound_at: None,
     })
+}
+
+/// Moves the conversation's last inbound time forward (never back: platforms deliver out
+/// of order).
+pub async fn note_inbound(conn: &mut Conn<'_>, id: ConversationId, at: OffsetDateTime) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE conversations SET last_inbound_at = $1 WHERE id = $2 \
+             AND (last_inbound_at IS NULL OR last_inbound_at < $1)",
+        )
+        .bind(to_millis(at))
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
 }

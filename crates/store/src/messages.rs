@@ -201,3 +201,25 @@ pub async fn outbound_since(conn: &mut Conn<'_>, conversation: ConversationId, s
     });
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
+
+/// How many inbound messages each of `tickets` holds.
+pub async fn inbound_counts(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    tickets: &[TicketId],
+) -> Result<std::collections::HashMap<TicketId, i64>> {
+    if tickets.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut p = crate::params::Params::default();
+    let ws = p.push(crate::Param::Uuid(workspace.0));
+    let list = tickets.iter().map(|t| p.push(crate::Param::Uuid(t.0))).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT ticket_id, COUNT(*) FROM messages WHERE workspace_id = {ws} AND direction = 'inbound' \
+         AND ticket_id IN ({list}) GROUP BY ticket_id"
+    );
+    let rows: Vec<(Uuid, i64)> = with_conn!(conn, c => {
+        crate::bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+    });
+    Ok(rows.into_iter().map(|(t, n)| (t.into(), n)).collect())
+}

@@ -299,6 +299,29 @@ pub async fn save(conn: &mut Conn<'_>, ticket: &Ticket) -> Result<()> {
     Ok(())
 }
 
+/// Sets a ticket's status (and its solved time: set on solving, cleared on leaving solved).
+pub async fn set_status(
+    conn: &mut Conn<'_>,
+    ticket: TicketId,
+    status: TicketStatus,
+    now: OffsetDateTime,
+) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE tickets SET status = $1, updated_at = $2, \
+             solved_at = CASE WHEN $1 = 'solved' THEN COALESCE(solved_at, $2) WHEN $1 = 'closed' THEN solved_at ELSE NULL END \
+             WHERE id = $3",
+        )
+        .bind(status.as_str())
+        .bind(to_millis(now))
+        .bind(ticket.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
 /// Adds a tag; returns whether the ticket did not have it yet.
 pub async fn add_tag(conn: &mut Conn<'_>, workspace: WorkspaceId, ticket: TicketId, tag: &str) -> Result<bool> {
     let done = with_conn!(conn, c => {

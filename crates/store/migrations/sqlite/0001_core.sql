@@ -101,6 +101,8 @@ CREATE TABLE conversations (
     thread_key TEXT NOT NULL,
     contact_id BLOB REFERENCES contacts(id),
     title TEXT,
+    -- The customer's last message as the platform timestamped it: reply windows count from it.
+    last_inbound_at INTEGER,
     created_at INTEGER NOT NULL,
     UNIQUE (channel_account_id, kind, thread_key)
 );

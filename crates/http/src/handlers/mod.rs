@@ -1,0 +1,9 @@
+//! Handlers, one module per resource. Each extracts, calls one service function, maps the
+//! result and responds: no SQL, no rules.
+
+pub mod accounts;
+pub mod contacts;
+pub mod notifier;
+pub mod system;
+pub mod tickets;
+pub mod webhooks;

@@ -1,0 +1,42 @@
+//! The OpenAPI document served at `/openapi.json`, built from the handlers' annotations so
+//! that it cannot drift from the routes.
+
+use utoipa::Modify;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::dto;
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::handlers::{accounts, contacts, notifier, system, tickets, webhooks};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Switchboard", description = "Omnichannel support inbox: every customer message becomes a ticket."),
+    paths(
+        system::healthz,
+        accounts::create_account, accounts::list_accounts, accounts::get_account,
+        tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::patch_ticket,
+        tickets::list_messages, tickets::create_message, tickets::list_events,
+        contacts::list_contacts, contacts::get_contact, contacts::patch_contact, contacts::merge_contacts,
+        notifier::get_notifier,
+        webhooks::receive_api,
+    ),
+    components(schemas(
+        ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
+        dto::TicketPatchIn, dto::TagChanges, dto::MessageIn, dto::MessageOut, dto::MessageList, dto::EventOut,
+        dto::EventList, dto::NewTicketIn, dto::NewTicketOut, dto::ContactOut, dto::ContactList, dto::ContactPatchIn,
+        dto::MergeIn, dto::IdentityOut, dto::ReplyWindowOut, dto::AttachmentIo, dto::AuthorOut,
+        webhooks::IngestReport,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}

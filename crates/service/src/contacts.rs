@@ -1,0 +1,130 @@
+//! Contacts: reading, editing, merging.
+
+use switchboard_domain::{Contact, ContactId, EventKind, Identity};
+pub use switchboard_store::contacts::ContactPatch;
+use switchboard_store::contacts;
+use switchboard_store::events;
+
+use crate::{Actor, Service, ServiceError, ServiceResult};
+
+/// A contact with every identity it is known by.
+#[derive(Debug, Clone)]
+pub struct ContactView {
+    pub contact: Contact,
+    pub identities: Vec<Identity>,
+}
+
+/// A page of contacts and where the next starts.
+#[derive(Debug, Clone)]
+pub struct ContactPage {
+    pub contacts: Vec<ContactView>,
+    pub next_cursor: Option<(i64, uuid::Uuid)>,
+}
+
+fn clean(field: &'static str, value: Option<String>, max: usize) -> ServiceResult<Option<String>> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(ServiceError::invalid(field, format!("at most {max} characters")));
+    }
+    Ok(value)
+}
+
+impl Service {
+    pub async fn list_contacts(
+        &self,
+        actor: &Actor,
+        q: Option<&str>,
+        cursor: Option<(i64, uuid::Uuid)>,
+        limit: i64,
+    ) -> ServiceResult<ContactPage> {
+        let limit = limit.clamp(1, 100);
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let found = contacts::list(&mut conn, actor.workspace(), q, cursor, limit + 1).await?;
+        let more = found.len() as i64 > limit;
+        let mut views = Vec::new();
+        for contact in found.into_iter().take(limit as usize) {
+            let identities = contacts::identities_of(&mut conn, actor.workspace(), contact.id).await?;
+            views.push(ContactView { contact, identities });
+        }
+        let next_cursor = if more {
+            views.last().map(|v| (switchboard_store::to_millis(v.contact.updated_at), v.contact.id.0))
+        } else {
+            None
+        };
+        Ok(ContactPage { contacts: views, next_cursor })
+    }
+
+    pub async fn get_contact(&self, actor: &Actor, id: ContactId) -> ServiceResult<ContactView> {
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let contact = contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let identities = contacts::identities_of(&mut conn, actor.workspace(), id).await?;
+        Ok(ContactView { contact, identities })
+    }
+
+    /// Edits a contact's profile. Blocking a contact (marking them a spammer) keeps their
+    /// later messages but raises no ticket for them.
+    pub async fn patch_contact(&self, actor: &Actor, id: ContactId, patch: ContactPatch) -> ServiceResult<ContactView> {
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        let mut contact =
+            contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        if let Some(name) = patch.name {
+            contact.name = clean("name", name, 200)?;
+        }
+        if let Some(email) = patch.email {
+            let email = clean("email", email, 320)?.map(|e| e.to_lowercase());
+            if email.as_ref().is_some_and(|e| !e.contains('@')) {
+                return Err(ServiceError::invalid("email", "not an e-mail address"));
+            }
+            contact.email = email;
+        }
+        if let Some(phone) = patch.phone {
+            let phone = clean("phone", phone, 40)?;
+            if phone.as_ref().is_some_and(|p| !p.chars().any(|c| c.is_ascii_digit())) {
+                return Err(ServiceError::invalid("phone", "a phone number has digits"));
+            }
+            contact.phone = phone;
+        }
+        if let Some(blocked) = patch.blocked {
+            contact.blocked = blocked;
+        }
+        contacts::update(&mut conn, &contact, self.now()).await?;
+        let identities = contacts::identities_of(&mut conn, actor.workspace(), id).await?;
+        let contact = contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        drop(conn);
+        tx.commit().await?;
+        Ok(ContactView { contact, identities })
+    }
+
+    /// Merges contact `from` into `into`: identities, conversations and tickets move to the
+    /// survivor, and each moved ticket logs a `merged` event. Profile fields the survivor
+    /// lacks are taken from the merged contact.
+    pub async fn merge_contacts(&self, actor: &Actor, into: ContactId, from: ContactId) -> ServiceResult<ContactView> {
+        if into == from {
+            return Err(ServiceError::invalid("from_contact_id", "a contact cannot be merged into itself"));
+        }
+        let ws = actor.workspace();
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        let mut survivor = contacts::get(&mut conn, ws, into).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let merged = contacts::get(&mut conn, ws, from).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let moved = contacts::merge(&mut conn, ws, from, into, now).await?;
+        survivor.name = survivor.name.or(merged.name);
+        survivor.email = survivor.email.or(merged.email);
+        survivor.phone = survivor.phone.or(merged.phone);
+        survivor.blocked = survivor.blocked || merged.blocked;
+        contacts::update(&mut conn, &survivor, now).await?;
+        let data = serde_json::json!({ "from_contact_id": from, "into_contact_id": into });
+        for ticket in moved {
+            events::insert(&mut conn, ws, ticket.into(), EventKind::Merged, actor.store_actor(), data.clone(), now).await?;
+        }
+        let contact = contacts::get(&mut conn, ws, into).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let identities = contacts::identities_of(&mut conn, ws, into).await?;
+        drop(conn);
+        tx.commit().await?;
+        Ok(ContactView { contact, identities })
+    }
+}

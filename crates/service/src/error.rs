@@ -1,0 +1,53 @@
+//! The errors a use case returns. The HTTP layer maps each variant to a status in one place.
+
+use switchboard_domain::{DomainError, Refusal};
+use switchboard_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Nothing of that kind with that id in the caller's workspace.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input is well-formed but not acceptable.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// The channel's reply rules refuse the send; nothing was stored.
+    #[error("{}", .0.message())]
+    Refused(Refusal),
+    /// The change conflicts with the current state (a closed ticket, a taken e-mail…).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("this needs the admin role")]
+    Forbidden,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::InvalidTransition { .. } => Self::conflict("invalid_transition", err.to_string()),
+            DomainError::Invalid { field, reason } => Self::Invalid { field, message: reason },
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! Tickets: reading, changing, answering, and opening them as an agent.
+
+use std::collections::BTreeMap;
+
+use switchboard_domain::reply_rules::{self, SendContext, SendKind, SendVerdict};
+use switchboard_domain::{
+    AgentId, Attachment, AuthorKind, ChannelAccountId, ChannelKind, ContactId, Conversation, ConversationKind,
+    DeliveryStatus, Direction, Event, EventKind, InboundSender, Message, Origin, Priority, ReplyWindow, Tag, TeamId,
+    Ticket, TicketId, TicketKind, TicketStatus, Visibility,
+};
+use switchboard_store::conversations::NewConversation;
+use switchboard_store::messages::NewMessage;
+pub use switchboard_store::tickets::{AssigneeFilter, Cursor, TicketFilter};
+use switchboard_store::tickets::NewTicket;
+use switchboard_store::{
+    Conn, accounts, agents, contacts, conversations, events, messages, outbox, tickets,
+};
+use time::OffsetDateTime;
+
+use crate::ingest::{change_status, finish_new_ticket, subject_from};
+use crate::live::{LiveEvent, LiveEventKind};
+use crate::{Actor, Service, ServiceError, ServiceResult};
+
+/// A ticket with its reply window as of now.
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    pub ticket: Ticket,
+    pub reply_window: ReplyWindow,
+}
+
+/// A page of tickets and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketView>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// Changes an agent asks for. `None` leaves a value as it is; for the nullable ones,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPatch {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub subject: Option<String>,
+    pub assignee_id: Option<Option<AgentId>>,
+    pub team_id: Option<Option<TeamId>>,
+    pub add_tags: Vec<Tag>,
+    pub remove_tags: Vec<Tag>,
+    /// Custom fields to set; a `null` value removes the field.
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// An agent's message on a ticket: a reply to the customer or an internal note.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    pub body: Option<String>,
+    pub visibility: Visibility,
+    pub attachments: Vec<Attachment>,
+    /// The status to leave the ticket in ("submit as pending").
+    pub status: Option<TicketStatus>,
+}
+
+/// The largest message body accepted, in characters.
+pub const MAX_BODY_CHARS: usize = 64 * 1024;
+
+fn validate_body(body: &Option<String>, attachments: &[Attachment]) -> ServiceResult<Option<String>> {
+    let body = body.as_deref().map(str::trim_end).filter(|b| !b.trim().is_empty()).map(str::to_owned);
+    if body.is_none() && attachments.is_empty() {
+        return Err(ServiceError::invalid("body", "a message needs text or an attachment"));
+    }
+    if body.as_ref().is_some_and(|b| b.chars().count() > MAX_BODY_CHARS) {
+        return Err(ServiceError::invalid("body", format!("a message has at most {MAX_BODY_CHARS} characters")));
+    }
+    Ok(body)
+}
+
+/// The reply rules' view of a conversation now.
+async fn send_context(
+    conn: &mut Conn<'_>,
+    channel: ChannelKind,
+    conversation: &Conversation,
+    now: OffsetDateTime,
+) -> ServiceResult<SendContext> {
+    Ok(SendContext {
+        channel,
+        conversation: conversation.kind,
+        last_inbound_at: conversation.last_inbound_at,
+        now,
+        sent_since_last_inbound: messages::outbound_since(conn, conversation.id, conversation.last_inbound_at).await?,
+    })
+}
+
+/// Refuses what the channel's rules refuse.
+fn check_send(ctx: &SendContext, kind: SendKind) -> ServiceResult<()> {
+    match reply_rules::can_send(ctx, kind) {
+        SendVerdict::Refused(refusal) => Err(ServiceError::Refused(refusal)),
+        SendVerdict::Allowed | SendVerdict::AllowedWithTag(_) => Ok(()),
+    }
+}
+
+impl Service {
+    async fn view(&self, conn: &mut Conn<'_>, ticket: Ticket) -> ServiceResult<TicketView> {
+        let conversation = conversations::get(conn, ticket.workspace_id, ticket.conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        let ctx = send_context(conn, ticket.channel, &conversation, self.now()).await?;
+        Ok(TicketView { ticket, reply_window: reply_rules::reply_window(&ctx) })
+    }
+
+    async fn load(&self, conn: &mut Conn<'_>, actor: &Actor, id: TicketId) -> ServiceResult<Ticket> {
+        tickets::get(conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("ticket"))
+    }
+
+    pub async fn get_ticket(&self, actor: &Actor, id: TicketId) -> ServiceResult<TicketView> {
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let ticket = self.load(&mut conn, actor, id).await?;
+        self.view(&mut conn, ticket).await
+    }
+
+    pub async fn list_tickets(
+        &self,
+        actor: &Actor,
+        filter: &TicketFilter,
+        cursor: Option<Cursor>,
+        limit: i64,
+    ) -> ServiceResult<TicketPage> {
+        let limit = limit.clamp(1, 100);
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let found = tickets::list(&mut conn, actor.workspace(), filter, cursor, limit + 1).await?;
+        let more = found.len() as i64 > limit;
+        let mut views = Vec::with_capacity(found.len());
+        for ticket in found.into_iter().take(limit as usize) {
+            views.push(self.view(&mut conn, ticket).await?);
+        }
+        let next_cursor = if more {
+            views.last().map(|v| (switchboard_store::to_millis(v.ticket.updated_at), v.ticket.id.0))
+        } else {
+            None
+        };
+        Ok(TicketPage { tickets: views, next_cursor })
+    }
+
+    pub async fn list_messages(&self, actor: &Actor, id: TicketId) -> ServiceResult<Vec<Message>> {
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        self.load(&mut conn, actor, id).await?;
+        Ok(messages::list_for_ticket(&mut conn, actor.workspace(), id).await?)
+    }
+
+    pub async fn list_events(&self, actor: &Actor, id: TicketId) -> ServiceResult<Vec<Event>> {
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        self.load(&mut conn, actor, id).await?;
+        Ok(events::list_for_ticket(&mut conn, actor.workspace(), id).await?)
+    }
+
+    /// Applies an agent's changes, with one event per change, in one transaction.
+    pub async fn patch_ticket(&self, actor: &Actor, id: TicketId, patch: TicketPatch) -> ServiceResult<TicketView> {
+        let now = self.now();
+        let ws = actor.workspace();
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        let mut ticket = self.load(&mut conn, actor, id).await?;
+        if ticket.status == TicketStatus::Closed {
+            return Err(ServiceError::conflict(
+                "ticket_closed",
+                "a closed ticket cannot change; the customer's next message opens a follow-up",
+            ));
+        }
+        let who = actor.store_actor();
+        let mut changes: Vec<(EventKind, serde_json::Value)> = Vec::new();
+
+        if let Some(status) = patch.status {
+            if status != ticket.status {
+                ticket.status.transition(status)?;
+                changes.push((EventKind::StatusChanged, serde_json::json!({"from": ticket.status, "to": status})));
+                ticket.solved_at = match status {
+                    TicketStatus::Solved => Some(now),
+                    TicketStatus::Closed => ticket.solved_at,
+                    _ => None,
+                };
+                ticket.status = status;
+            }
+        }
+        if let Some(priority) = patch.priority {
+            if priority != ticket.priority {
+                changes.push((EventKind::PriorityChanged, serde_json::json!({"from": ticket.priority, "to": priority})));
+                ticket.priority = priority;
+            }
+        }
+        if let Some(subject) = patch.subject {
+            let subject = subject.trim().to_owned();
+            if subject.is_empty() || subject.chars().count() > 250 {
+                return Err(ServiceError::invalid("subject", "a subject has 1 to 250 characters"));
+            }
+            if ticket.subject.as_deref() != Some(subject.as_str()) {
+                changes.push((EventKind::FieldChanged, serde_json::json!({"field": "subject", "from": ticket.subject, "to": subject})));
+                ticket.subject = Some(subject);
+            }
+        }
+        if let Some(assignee) = patch.assignee_id {
+            if let Some(agent) = assignee {
+                let found = agents::get(&mut conn, ws, agent).await?;
+                if !found.is_some_and(|a| a.active) {
+                    return Err(ServiceError::invalid("assignee_id", "no active agent with that id in this workspace"));
+                }
+            }
+            if assignee != ticket.assignee_id {
+                changes.push((EventKind::Assigned, serde_json::json!({"from": ticket.assignee_id, "to": assignee})));
+                ticket.assignee_id = assignee;
+            }
+        }
+        if let Some(team) = patch.team_id {
+            if let Some(team) = team {
+                if agents::get_team(&mut conn, ws, team).await?.is_none() {
+                    return Err(ServiceError::invalid("team_id", "no team with that id in this workspace"));
+                }
+            }
+            if team != ticket.team_id {
+                changes.push((EventKind::TeamChanged, serde_json::json!({"from": ticket.team_id, "to": team})));
+                ticket.team_id = team;
+            }
+        }
+        for (key, value) in patch.fields {
+            if key.trim().is_empty() || key.len() > 64 {
+                return Err(ServiceError::invalid("fields", "a field name has 1 to 64 characters"));
+            }
+            let old = ticket.fields.get(&key).cloned();
+            let new = (!value.is_null()).then_some(value);
+            if old != new {
+                changes.push((EventKind::FieldChanged, serde_json::json!({"field": key, "from": old, "to": new})));
+                match new {
+                    Some(v) => ticket.fields.insert(key, v),
+                    None => ticket.fields.remove(&key),
+                };
+            }
+        }
+        for tag in &patch.add_tags {
+            if tickets::add_tag(&mut conn, ws, id, tag.as_str()).await? {
+                changes.push((EventKind::TagAdded, serde_json::json!({"tag": tag})));
+            }
+        }
+        for tag in &patch.remove_tags {
+            if tickets::remove_tag(&mut conn, ws, id, tag.as_str()).await? {
+                changes.push((EventKind::TagRemoved, serde_json::json!({"tag": tag})));
+            }
+        }
+        if !changes.is_empty() {
+            ticket.updated_at = now.max(ticket.updated_at);
+            tickets::save(&mut conn, &ticket).await?;
+            for (kind, data) in changes {
+                events::insert(&mut conn, ws, id, kind, who, data, now).await?;
+            }
+        }
+        let ticket = self.load(&mut conn, actor, id).await?;
+        let view = self.view(&mut conn, ticket).await?;
+        drop(conn);
+        tx.commit().await?;
+        self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
+        Ok(view)
+    }
+
+    /// An agent's reply (queued for delivery through the outbox) or internal note, with the
+    /// status to leave the ticket in. A reply the channel's rules refuse stores nothing.
+    pub async fn add_message(&self, actor: &Actor, id: TicketId, reply: NewReply) -> ServiceResult<Message> {
+        let body = validate_body(&reply.body, &reply.attachments)?;
+        let now = self.now();
+        let ws = actor.workspace();
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        let ticket = self.load(&mut conn, actor, id).await?;
+        if ticket.status == TicketStatus::Closed {
+            return Err(ServiceError::conflict(
+                "ticket_closed",
+                "a closed ticket cannot change; open a new ticket for the customer instead",
+            ));
+        }
+        let conversation = conversations::get(&mut conn, ws, ticket.conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        let note = reply.visibility == Visibility::Internal;
+        if !note {
+            let ctx = send_context(&mut conn, ticket.channel, &conversation, now).await?;
+            check_send(&ctx, SendKind::FreeForm)?;
+        }
+        let draft = AgentMessage { visibility: reply.visibility, body, attachments: reply.attachments };
+        let message_id =
+            write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?;
+        let who = actor.store_actor();
+        // An agent's public reply moves a new ticket to open unless they chose a status.
+        let target = reply.status.or((!note && ticket.status == TicketStatus::New).then_some(TicketStatus::Open));
+        if let Some(status) = target.filter(|s| *s != ticket.status) {
+            ticket.status.transition(status)?;
+            change_status(&mut conn, ws, id, ticket.status, status, who, now)
+                .await?;
+        }
+        tickets::touch(&mut conn, id, now, None).await?;
+        let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        drop(conn);
+        tx.commit().await?;
+        self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
+        Ok(message)
+    }
+
+    /// An agent opens a ticket on a contact through one of the workspace's lines and writes
+    /// the first message. The channel's rules decide before anything is stored; the agent
+    /// becomes the assignee.
+    pub async fn start_ticket(
+        &self,
+        actor: &Actor,
+        contact_id: ContactId,
+        account_id: ChannelAccountId,
+        body: Option<String>,
+        attachments: Vec<Attachment>,
+    ) -> ServiceResult<(TicketView, Message)> {
+        let body = validate_body(&body, &attachments)?;
+        let now = self.now();
+        let ws = actor.workspace();
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        let contact = contacts::get(&mut conn, ws, contact_id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let account = accounts::get(&mut conn, ws, account_id).await?.ok_or(ServiceError::NotFound("channel account"))?;
+
+        // The contact's identity on that line; e-mail and SMS lines can reach a contact by
+        // the address or number on their profile.
+        let identity = match contacts::identity_on(&mut conn, ws, contact.id, account.id).await? {
+            Some(identity) => identity.external_id,
+            None => {
+                let address = match account.kind {
+                    ChannelKind::Email => contact.email.clone(),
+                    ChannelKind::Twilio | ChannelKind::Dialpad | ChannelKind::Justcall => contact.phone.clone(),
+                    _ => None,
+                };
+                let Some(address) = address else {
+                    return Err(ServiceError::invalid(
+                        "channel_account_id",
+                        format!("this contact has never written on this {} line, so there is nobody to write to", account.kind),
+                    ));
+                };
+                let sender = InboundSender { external_id: address.clone(), ..InboundSender::default() };
+                contacts::create_identity(&mut conn, ws, contact.id, account.id, &sender, now).await?;
+                address
+            }
+        };
+        let conversation = match conversations::find(&mut conn, account.id, ConversationKind::Direct, &identity).await? {
+            Some(c) => c,
+            None => {
+                let new = NewConversation {
+                    workspace_id: ws,
+                    channel_account_id: account.id,
+                    kind: ConversationKind::Direct,
+                    thread_key: &identity,
+                    contact_id: Some(contact.id),
+                    title: None,
+                };
+                conversations::create(&mut conn, &new, now).await?
+            }
+        };
+        let ctx = send_context(&mut conn, account.kind, &conversation, now).await?;
+        check_send(&ctx, SendKind::FreeForm)?;
+
+        let latest = tickets::latest_in_conversation(&mut conn, conversation.id).await?;
+        let follow_up_of = match latest {
+            Some(t) if t.status.is_active() => {
+                return Err(ServiceError::conflict(
+                    "ticket_open",
+                    format!("this contact already has an open ticket on this line ({}); answer it there", t.id),
+                ));
+            }
+            Some(t) => {
+                if t.status == TicketStatus::Solved {
+                    change_status(&mut conn, ws, t.id, t.status, TicketStatus::Closed, actor.store_actor(), now)
+                        .await?;
+                }
+                Some(t.id)
+            }
+            None => None,
+        };
+        let new = NewTicket {
+            workspace_id: ws,
+            kind: TicketKind::Direct,
+            origin: Origin::Agent,
+            subject: subject_from(None, body.as_deref()),
+            channel: account.kind,
+            channel_account_id: account.id,
+            conversation_id: conversation.id,
+            contact_id: Some(contact.id),
+            assignee_id: Some(actor.agent.id),
+            follow_up_of,
+            public_ticket_id: None,
+            last_inbound_at: None,
+        };
+        let (ticket_id, number) = tickets::create(&mut conn, &new, now).await?;
+        let who = actor.store_actor();
+        finish_new_ticket(&mut conn, ws, &account, ConversationKind::Direct, ticket_id, number, follow_up_of, who, now)
+            .await?;
+        let ticket = self.load(&mut conn, actor, ticket_id).await?;
+        let draft = AgentMessage { visibility: Visibility::Public, body, attachments };
+        let message_id = write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?;
+        change_status(&mut conn, ws, ticket_id, TicketStatus::New, TicketStatus::Open, who, now).await?;
+        let ticket = self.load(&mut conn, actor, ticket_id).await?;
+        let view = self.view(&mut conn, ticket).await?;
+        let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        drop(conn);
+        tx.commit().await?;
+        self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketCreated, ticket_id });
+        Ok((view, message))
+    }
+}
+
+/// What an agent writes on a ticket.
+struct AgentMessage {
+    visibility: Visibility,
+    body: Option<String>,
+    attachments: Vec<Attachment>,
+}
+
+/// Writes an agent's message with its event: a public one is an outbound message queued in
+/// the outbox (delivered by a worker, so a crash never loses or doubles it); an internal one
+/// is a note that goes nowhere.
+async fn write_agent_message(
+    conn: &mut Conn<'_>,
+    ws: switchboard_domain::WorkspaceId,
+    ticket: &Ticket,
+    conversation: switchboard_domain::ConversationId,
+    actor: &Actor,
+    draft: AgentMessage,
+    now: OffsetDateTime,
+) -> ServiceResult<switchboard_domain::MessageId> {
+    let note = draft.visibility == Visibility::Internal;
+    let message_id = messages::insert(
+        conn,
+        &NewMessage {
+            workspace_id: ws,
+            conversation_id: conversation,
+            ticket_id: Some(ticket.id),
+            channel_account_id: ticket.channel_account_id,
+            direction: if note { Direction::Note } else { Direction::Outbound },
+            visibility: draft.visibility,
+            author_kind: AuthorKind::Agent,
+            author_id: Some(actor.agent.id.0),
+            body: draft.body,
+            attachments: draft.attachments,
+            template: None,
+            platform_message_id: None,
+            delivery_status: (!note).then_some(DeliveryStatus::Queued),
+            private_reply_to: None,
+            sent_at: None,
+        },
+        now,
+    )
+    .await?;
+    let kind = if note {
+        EventKind::NoteAdded
+    } else {
+        outbox::enqueue(conn, ws, message_id, ticket.channel_account_id, now).await?;
+        EventKind::MessageQueued
+    };
+    let data = serde_json::json!({ "message_id": message_id });
+    events::insert(conn, ws, ticket.id, kind, actor.store_actor(), data, now).await?;
+    Ok(message_id)
+}
