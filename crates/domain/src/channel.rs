@@ -164,10 +164,7 @@ impl FromStr for ConversationKind {
         match s {
             "direct" => Ok(Self::Direct),
             "public" => Ok(Self::Public),
-            _ => Err(DomainError::invalid(
-                "conversation kind",
-                format!("unknown `{s}`"),
-            )),
+            _ => Err(DomainError::invalid("conversation kind", format!("unknown `{s}`"))),
         }
     }
 }
@@ -187,36 +184,12 @@ mod tests {
     #[test]
     fn social_channels_get_their_tag_and_messaging_support() {
         let cases = [
-            (
-                ChannelKind::Whatsapp,
-                ConversationKind::Direct,
-                vec!["whatsapp", "messaging_support"],
-            ),
-            (
-                ChannelKind::Messenger,
-                ConversationKind::Direct,
-                vec!["messenger", "messaging_support"],
-            ),
-            (
-                ChannelKind::Messenger,
-                ConversationKind::Public,
-                vec!["facebook", "messaging_support"],
-            ),
-            (
-                ChannelKind::Instagram,
-                ConversationKind::Public,
-                vec!["instagram", "messaging_support"],
-            ),
-            (
-                ChannelKind::Twilio,
-                ConversationKind::Direct,
-                vec!["sms", "messaging_support"],
-            ),
-            (
-                ChannelKind::Justcall,
-                ConversationKind::Direct,
-                vec!["sms", "messaging_support"],
-            ),
+            (ChannelKind::Whatsapp, ConversationKind::Direct, vec!["whatsapp", "messaging_support"]),
+            (ChannelKind::Messenger, ConversationKind::Direct, vec!["messenger", "messaging_support"]),
+            (ChannelKind::Messenger, ConversationKind::Public, vec!["facebook", "messaging_support"]),
+            (ChannelKind::Instagram, ConversationKind::Public, vec!["instagram", "messaging_support"]),
+            (ChannelKind::Twilio, ConversationKind::Direct, vec!["sms", "messaging_support"]),
+            (ChannelKind::Justcall, ConversationKind::Direct, vec!["sms", "messaging_support"]),
             (ChannelKind::Email, ConversationKind::Direct, vec![]),
             (ChannelKind::Api, ConversationKind::Public, vec![]),
         ];

@@ -8,10 +8,7 @@ use crate::ticket::TicketStatus;
 pub enum DomainError {
     /// The lifecycle of DESIGN §4 does not allow this status change.
     #[error("a ticket cannot go from {from} to {to}")]
-    InvalidTransition {
-        from: TicketStatus,
-        to: TicketStatus,
-    },
+    InvalidTransition { from: TicketStatus, to: TicketStatus },
     /// A value could not be parsed into the domain type it stands for.
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
@@ -19,9 +16,6 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid {
-            field,
-            reason: reason.into(),
-        }
+        Self::Invalid { field, reason: reason.into() }
     }
 }

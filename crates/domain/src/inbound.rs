@@ -24,10 +24,7 @@ pub enum ThreadRef {
     /// several per person (an e-mail thread); by default it is the sender's external id.
     Direct { key: Option<String> },
     /// A public thread keyed by its root post (or review) id; the sender is a participant.
-    Public {
-        root_id: String,
-        title: Option<String>,
-    },
+    Public { root_id: String, title: Option<String> },
 }
 
 /// One attachment as the platform described it; the media itself is fetched later.

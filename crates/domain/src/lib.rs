@@ -24,9 +24,7 @@ pub use ids::*;
 pub use inbound::{Attachment, InboundItem, InboundSender, ThreadRef};
 pub use message::{AuthorKind, DeliveryStatus, Direction, Visibility};
 pub use model::*;
-pub use reply_rules::{
-    MessageTag, Refusal, ReplyWindow, SendContext, SendKind, SendVerdict, WindowState,
-};
+pub use reply_rules::{MessageTag, Refusal, ReplyWindow, SendContext, SendKind, SendVerdict, WindowState};
 pub use routing::{ConversationState, LatestTicket, Route, Settings};
 pub use tag::Tag;
 pub use ticket::{CustomerStatus, Priority, TicketKind, TicketStatus};

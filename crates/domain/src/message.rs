@@ -32,10 +32,7 @@ impl FromStr for Visibility {
         match s {
             "public" => Ok(Self::Public),
             "internal" => Ok(Self::Internal),
-            _ => Err(DomainError::invalid(
-                "visibility",
-                format!("unknown `{s}` (public, internal)"),
-            )),
+            _ => Err(DomainError::invalid("visibility", format!("unknown `{s}` (public, internal)"))),
         }
     }
 }
@@ -95,10 +92,7 @@ impl FromStr for DeliveryStatus {
             "delivered" => Ok(Self::Delivered),
             "read" => Ok(Self::Read),
             "failed" => Ok(Self::Failed),
-            _ => Err(DomainError::invalid(
-                "delivery_status",
-                format!("unknown `{s}`"),
-            )),
+            _ => Err(DomainError::invalid("delivery_status", format!("unknown `{s}`"))),
         }
     }
 }

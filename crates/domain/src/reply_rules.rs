@@ -58,10 +58,7 @@ pub enum Refusal {
     PrivateReplyUsed,
     /// The channel has no such thing (templates outside WhatsApp, private replies outside
     /// Facebook and Instagram comments).
-    NotSupported {
-        channel: ChannelKind,
-        what: &'static str,
-    },
+    NotSupported { channel: ChannelKind, what: &'static str },
 }
 
 impl Refusal {
@@ -111,8 +108,7 @@ const DAY: Duration = Duration::days(1);
 const WECHAT_MAX_MESSAGES: u32 = 5;
 
 fn within(ctx: &SendContext, window: Duration) -> bool {
-    ctx.last_inbound_at
-        .is_some_and(|last| ctx.now - last < window)
+    ctx.last_inbound_at.is_some_and(|last| ctx.now - last < window)
 }
 
 /// May `kind` be sent in `ctx`? See DESIGN §3 for the table this encodes.
@@ -120,27 +116,17 @@ pub fn can_send(ctx: &SendContext, kind: SendKind) -> SendVerdict {
     use SendVerdict::{Allowed, AllowedWithTag, Refused};
     let channel = ctx.channel;
 
-    if let SendKind::PrivateReply {
-        already_used,
-        comment_at,
-    } = kind
-    {
+    if let SendKind::PrivateReply { already_used, comment_at } = kind {
         if !(matches!(channel, ChannelKind::Messenger | ChannelKind::Instagram)
             && ctx.conversation == ConversationKind::Public)
         {
-            return Refused(Refusal::NotSupported {
-                channel,
-                what: "private replies",
-            });
+            return Refused(Refusal::NotSupported { channel, what: "private replies" });
         }
         if already_used {
             return Refused(Refusal::PrivateReplyUsed);
         }
         if ctx.now - comment_at >= 7 * DAY {
-            return Refused(Refusal::WindowClosed {
-                channel,
-                hours: 7 * 24,
-            });
+            return Refused(Refusal::WindowClosed { channel, hours: 7 * 24 });
         }
         return Allowed;
     }
@@ -149,10 +135,7 @@ pub fn can_send(ctx: &SendContext, kind: SendKind) -> SendVerdict {
         return if channel == ChannelKind::Whatsapp && ctx.conversation == ConversationKind::Direct {
             Allowed
         } else {
-            Refused(Refusal::NotSupported {
-                channel,
-                what: "message templates",
-            })
+            Refused(Refusal::NotSupported { channel, what: "message templates" })
         };
     }
 
@@ -174,10 +157,7 @@ pub fn can_send(ctx: &SendContext, kind: SendKind) -> SendVerdict {
             } else if within(ctx, 7 * DAY) {
                 AllowedWithTag(MessageTag::HumanAgent)
             } else {
-                Refused(Refusal::WindowClosed {
-                    channel,
-                    hours: 7 * 24,
-                })
+                Refused(Refusal::WindowClosed { channel, hours: 7 * 24 })
             }
         }
         ChannelKind::Wechat => {
@@ -234,10 +214,9 @@ pub fn reply_window(ctx: &SendContext) -> ReplyWindow {
         SendVerdict::Refused(_) => (WindowState::Closed, None),
         SendVerdict::AllowedWithTag(_) => (WindowState::HumanAgent, at(7 * DAY)),
         SendVerdict::Allowed => match (ctx.conversation, ctx.channel) {
-            (
-                ConversationKind::Direct,
-                ChannelKind::Whatsapp | ChannelKind::Messenger | ChannelKind::Instagram,
-            ) => (WindowState::Open, at(24 * HOUR)),
+            (ConversationKind::Direct, ChannelKind::Whatsapp | ChannelKind::Messenger | ChannelKind::Instagram) => {
+                (WindowState::Open, at(24 * HOUR))
+            }
             (ConversationKind::Direct, ChannelKind::Wechat) => (WindowState::Open, at(48 * HOUR)),
             _ => (WindowState::Always, None),
         },

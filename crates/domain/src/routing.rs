@@ -23,10 +23,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            reopen_window_secs: 7 * 86_400,
-            close_solved_after_secs: 4 * 86_400,
-        }
+        Self { reopen_window_secs: 7 * 86_400, close_solved_after_secs: 4 * 86_400 }
     }
 }
 
@@ -70,19 +67,13 @@ pub enum Route {
     StoredBlocked { ticket: Option<TicketId> },
     /// Add to the ticket; `status` is its new status when the message changes it
     /// (a pending ticket becomes open: the customer answered).
-    Append {
-        ticket: TicketId,
-        status: Option<TicketStatus>,
-    },
+    Append { ticket: TicketId, status: Option<TicketStatus> },
     /// A solved ticket and the customer wrote within the reopen window: append and reopen.
     Reopen { ticket: TicketId },
     /// Make a new ticket (status new, unassigned). `follow_up_of` links it to the ticket the
     /// conversation had before; `close_previous` is a solved ticket past its reopen window,
     /// closed now because a conversation has at most one live ticket.
-    NewTicket {
-        follow_up_of: Option<TicketId>,
-        close_previous: Option<TicketId>,
-    },
+    NewTicket { follow_up_of: Option<TicketId>, close_previous: Option<TicketId> },
     /// The first item under a post: a new public ticket for the thread.
     NewPublicThread,
 }
@@ -94,49 +85,33 @@ pub fn route(state: &ConversationState, settings: &Settings, at: OffsetDateTime)
         return Route::Duplicate;
     }
     if state.sender_blocked {
-        let ticket = state
-            .latest_ticket
-            .filter(|t| t.status != TicketStatus::Closed)
-            .map(|t| t.id);
+        let ticket = state.latest_ticket.filter(|t| t.status != TicketStatus::Closed).map(|t| t.id);
         return Route::StoredBlocked { ticket };
     }
     let Some(latest) = state.latest_ticket else {
         return if state.public {
             Route::NewPublicThread
         } else {
-            Route::NewTicket {
-                follow_up_of: None,
-                close_previous: None,
-            }
+            Route::NewTicket { follow_up_of: None, close_previous: None }
         };
     };
     match latest.status {
-        TicketStatus::Pending => Route::Append {
-            ticket: latest.id,
-            status: Some(TicketStatus::Open),
-        },
-        TicketStatus::New | TicketStatus::Open | TicketStatus::OnHold => Route::Append {
-            ticket: latest.id,
-            status: None,
-        },
+        TicketStatus::Pending => Route::Append { ticket: latest.id, status: Some(TicketStatus::Open) },
+        TicketStatus::New | TicketStatus::Open | TicketStatus::OnHold => {
+            Route::Append { ticket: latest.id, status: None }
+        }
         TicketStatus::Solved => {
             // A ticket solved without a timestamp (imported, say) counts as solved long ago.
-            let within = latest
-                .solved_at
-                .is_some_and(|solved| at - solved < settings.reopen_window());
+            let within = latest.solved_at.is_some_and(|solved| at - solved < settings.reopen_window());
             if within {
                 Route::Reopen { ticket: latest.id }
             } else {
-                Route::NewTicket {
-                    follow_up_of: Some(latest.id),
-                    close_previous: Some(latest.id),
-                }
+                Route::NewTicket { follow_up_of: Some(latest.id), close_previous: Some(latest.id) }
             }
         }
-        TicketStatus::Closed | TicketStatus::Spam => Route::NewTicket {
-            follow_up_of: Some(latest.id),
-            close_previous: None,
-        },
+        TicketStatus::Closed | TicketStatus::Spam => {
+            Route::NewTicket { follow_up_of: Some(latest.id), close_previous: None }
+        }
     }
 }
 
@@ -155,9 +130,7 @@ pub enum PrivateReplyRoute {
 pub fn route_private_reply(latest: Option<LatestTicket>) -> PrivateReplyRoute {
     match latest {
         Some(t) if t.status.is_live() => PrivateReplyRoute::Continue { ticket: t.id },
-        Some(t) => PrivateReplyRoute::NewTicket {
-            follow_up_of: Some(t.id),
-        },
+        Some(t) => PrivateReplyRoute::NewTicket { follow_up_of: Some(t.id) },
         None => PrivateReplyRoute::NewTicket { follow_up_of: None },
     }
 }

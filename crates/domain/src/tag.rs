@@ -18,10 +18,7 @@ impl Tag {
         if tag.is_empty() || tag.chars().count() > 64 {
             return Err(DomainError::invalid("tags", "a tag has 1 to 64 characters"));
         }
-        if let Some(bad) = tag
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | ':' | '.')))
-        {
+        if let Some(bad) = tag.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))) {
             return Err(DomainError::invalid(
                 "tags",
                 format!("`{raw}`: a tag cannot contain `{bad}` (use letters, digits, _ - : .)"),
@@ -61,10 +58,7 @@ mod tests {
     #[test]
     fn tags_are_trimmed_and_lowercased() {
         assert_eq!(Tag::parse(" VIP ").unwrap().as_str(), "vip");
-        assert_eq!(
-            Tag::parse("messaging_support").unwrap().as_str(),
-            "messaging_support"
-        );
+        assert_eq!(Tag::parse("messaging_support").unwrap().as_str(), "messaging_support");
     }
 
     #[test]

@@ -40,10 +40,7 @@ impl FromStr for TicketKind {
             "direct" => Ok(Self::Direct),
             "public" => Ok(Self::Public),
             "review" => Ok(Self::Review),
-            _ => Err(DomainError::invalid(
-                "kind",
-                format!("unknown ticket kind `{s}` (direct, public, review)"),
-            )),
+            _ => Err(DomainError::invalid("kind", format!("unknown ticket kind `{s}` (direct, public, review)"))),
         }
     }
 }
@@ -63,15 +60,8 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
-    pub const ALL: [TicketStatus; 7] = [
-        Self::New,
-        Self::Open,
-        Self::Pending,
-        Self::OnHold,
-        Self::Solved,
-        Self::Closed,
-        Self::Spam,
-    ];
+    pub const ALL: [TicketStatus; 7] =
+        [Self::New, Self::Open, Self::Pending, Self::OnHold, Self::Solved, Self::Closed, Self::Spam];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,11 +88,7 @@ impl TicketStatus {
 
     /// What the customer sees in the widget: active or resolved.
     pub fn customer_status(self) -> CustomerStatus {
-        if self.is_active() {
-            CustomerStatus::Active
-        } else {
-            CustomerStatus::Resolved
-        }
+        if self.is_active() { CustomerStatus::Active } else { CustomerStatus::Resolved }
     }
 
     /// Whether an agent (or automation) may move a ticket from `self` to `to`.
@@ -120,11 +106,7 @@ impl TicketStatus {
 
     /// `can_become` as a `Result`, for callers that want the user-facing error.
     pub fn transition(self, to: TicketStatus) -> Result<TicketStatus, DomainError> {
-        if self.can_become(to) {
-            Ok(to)
-        } else {
-            Err(DomainError::InvalidTransition { from: self, to })
-        }
+        if self.can_become(to) { Ok(to) } else { Err(DomainError::InvalidTransition { from: self, to }) }
     }
 }
 
@@ -137,17 +119,12 @@ impl fmt::Display for TicketStatus {
 impl FromStr for TicketStatus {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    "status",
-                    format!(
-                        "unknown status `{s}` (new, open, pending, on_hold, solved, closed, spam)"
-                    ),
-                )
-            })
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            DomainError::invalid(
+                "status",
+                format!("unknown status `{s}` (new, open, pending, on_hold, solved, closed, spam)"),
+            )
+        })
     }
 }
 
@@ -188,10 +165,7 @@ impl FromStr for Priority {
             "normal" => Ok(Self::Normal),
             "high" => Ok(Self::High),
             "urgent" => Ok(Self::Urgent),
-            _ => Err(DomainError::invalid(
-                "priority",
-                format!("unknown priority `{s}` (low, normal, high, urgent)"),
-            )),
+            _ => Err(DomainError::invalid("priority", format!("unknown priority `{s}` (low, normal, high, urgent)"))),
         }
     }
 }
@@ -237,20 +211,12 @@ mod tests {
         for (from, to) in allowed {
             assert_eq!(from.transition(to), Ok(to), "{from} -> {to}");
         }
-        assert_eq!(
-            Closed.transition(Open),
-            Err(DomainError::InvalidTransition {
-                from: Closed,
-                to: Open
-            })
-        );
+        assert_eq!(Closed.transition(Open), Err(DomainError::InvalidTransition { from: Closed, to: Open }));
     }
 
     #[test]
     fn statuses_are_ordered_as_the_search_language_says() {
-        assert!(
-            New < Open && Open < Pending && Pending < OnHold && OnHold < Solved && Solved < Closed
-        );
+        assert!(New < Open && Open < Pending && Pending < OnHold && OnHold < Solved && Solved < Closed);
     }
 
     #[test]

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use switchboard_domain::{
-    Attachment, ChannelAccount, CustomerStatus, Event, Identity, Message, ReplyWindow, Ticket,
-};
+use switchboard_domain::{Attachment, ChannelAccount, CustomerStatus, Event, Identity, Message, ReplyWindow, Ticket};
 use switchboard_service::contacts::ContactView;
 use switchboard_service::tickets::TicketView;
 use time::OffsetDateTime;
@@ -458,8 +456,7 @@ pub fn encode_cursor(cursor: Option<(i64, Uuid)>) -> Option<String> {
 
 pub fn decode_cursor(raw: Option<&str>) -> Result<Option<(i64, Uuid)>, crate::error::ApiError> {
     let Some(raw) = raw else { return Ok(None) };
-    raw.split_once('_')
-        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
-        .map(Some)
-        .ok_or_else(|| crate::error::ApiError::bad_request("invalid_cursor", "cursor: pass back a next_cursor as given"))
+    raw.split_once('_').and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?))).map(Some).ok_or_else(|| {
+        crate::error::ApiError::bad_request("invalid_cursor", "cursor: pass back a next_cursor as given")
+    })
 }

@@ -49,9 +49,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_owned(), message: self.message, request_id: None },
-        };
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, request_id: None } };
         let mut response = (self.status, Json(body.clone())).into_response();
         response.extensions_mut().insert(body);
         response

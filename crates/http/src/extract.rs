@@ -26,11 +26,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
-    let status = rejection.status();
+    let mut status = rejection.status();
     let code = match &rejection {
         JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
         JsonRejection::JsonSyntaxError(_) => "invalid_json",
-        JsonRejection::JsonDataError(_) => "invalid_body",
+        // axum answers 422 for a body of the wrong shape (unknown field, wrong type); to the
+        // caller it is as malformed as bad syntax. 422 is kept for well-formed input whose
+        // values are refused (`invalid_input`).
+        JsonRejection::JsonDataError(_) => {
+            status = StatusCode::BAD_REQUEST;
+            "invalid_body"
+        }
         _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         _ => "invalid_body",
     };

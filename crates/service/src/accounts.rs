@@ -37,7 +37,7 @@ impl Service {
             .required_secrets()
             .iter()
             .copied()
-            .filter(|s| !input.secrets.get(*s).and_then(|v| v.as_str()).is_some_and(|v| !v.is_empty()))
+            .filter(|s| input.secrets.get(*s).and_then(|v| v.as_str()).is_none_or(str::is_empty))
             .collect();
         if !missing.is_empty() {
             return Err(ServiceError::invalid(
@@ -45,10 +45,10 @@ impl Service {
                 format!("a {} account needs the secrets: {}", input.kind, missing.join(", ")),
             ));
         }
-        if let Some(url) = &input.api_base_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ServiceError::invalid("api_base_url", "an address starting with http:// or https://"));
-            }
+        if let Some(url) = &input.api_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ServiceError::invalid("api_base_url", "an address starting with http:// or https://"));
         }
         let new = NewChannelAccount {
             workspace_id: actor.workspace(),

@@ -2,8 +2,8 @@
 //! stored only as their SHA-256 (a token is 32 random bytes, so a fast hash is enough; a
 //! password is not, hence argon2).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 use switchboard_domain::{Agent, Role};
 use switchboard_store::agents;
@@ -56,7 +56,8 @@ impl Service {
         }
         let hash = hash_password(password)?;
         let ws = self.ensure_workspace(workspace).await?;
-        let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| email.split('@').next().unwrap_or(""));
+        let name =
+            name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| email.split('@').next().unwrap_or(""));
         let mut tx = self.begin().await?;
         let agent = agents::upsert(&mut tx.conn(), ws.id, &email, name, Role::Admin, Some(&hash), self.now())
             .await
@@ -91,8 +92,9 @@ impl Service {
             return Err(ServiceError::Unauthenticated);
         }
         let mut pooled = self.db().acquire().await?;
-        let agent =
-            agents::agent_by_token_hash(&mut pooled.conn(), &token_hash(token)).await?.ok_or(ServiceError::Unauthenticated)?;
+        let agent = agents::agent_by_token_hash(&mut pooled.conn(), &token_hash(token))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
         Ok(Actor { agent })
     }
 }

@@ -1,8 +1,8 @@
 //! Contacts: reading, editing, merging.
 
 use switchboard_domain::{Contact, ContactId, EventKind, Identity};
-pub use switchboard_store::contacts::ContactPatch;
 use switchboard_store::contacts;
+pub use switchboard_store::contacts::ContactPatch;
 use switchboard_store::events;
 
 use crate::{Actor, Service, ServiceError, ServiceResult};
@@ -58,7 +58,8 @@ impl Service {
     pub async fn get_contact(&self, actor: &Actor, id: ContactId) -> ServiceResult<ContactView> {
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
-        let contact = contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let contact =
+            contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
         let identities = contacts::identities_of(&mut conn, actor.workspace(), id).await?;
         Ok(ContactView { contact, identities })
     }
@@ -92,8 +93,8 @@ impl Service {
         }
         contacts::update(&mut conn, &contact, self.now()).await?;
         let identities = contacts::identities_of(&mut conn, actor.workspace(), id).await?;
-        let contact = contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
-        drop(conn);
+        let contact =
+            contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
         tx.commit().await?;
         Ok(ContactView { contact, identities })
     }
@@ -119,11 +120,11 @@ impl Service {
         contacts::update(&mut conn, &survivor, now).await?;
         let data = serde_json::json!({ "from_contact_id": from, "into_contact_id": into });
         for ticket in moved {
-            events::insert(&mut conn, ws, ticket.into(), EventKind::Merged, actor.store_actor(), data.clone(), now).await?;
+            events::insert(&mut conn, ws, ticket.into(), EventKind::Merged, actor.store_actor(), data.clone(), now)
+                .await?;
         }
         let contact = contacts::get(&mut conn, ws, into).await?.ok_or(ServiceError::NotFound("contact"))?;
         let identities = contacts::identities_of(&mut conn, ws, into).await?;
-        drop(conn);
         tx.commit().await?;
         Ok(ContactView { contact, identities })
     }

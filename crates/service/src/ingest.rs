@@ -12,8 +12,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use switchboard_domain::routing::{self, ConversationState, Route};
 use switchboard_domain::{
-    AuthorKind, ChannelAccount, Clock, ConversationKind, Direction, EventKind, InboundItem, Origin, TicketId,
-    TicketKind, TicketStatus, ThreadRef, Visibility, Workspace, WorkspaceId,
+    AuthorKind, ChannelAccount, Clock, ConversationKind, Direction, EventKind, InboundItem, Origin, ThreadRef,
+    TicketId, TicketKind, TicketStatus, Visibility, Workspace, WorkspaceId,
 };
 use switchboard_store::conversations::NewConversation;
 use switchboard_store::events::Actor;
@@ -88,7 +88,9 @@ impl crate::Service {
             .send(Job { account, items, reply })
             .await
             .map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer has stopped".into())))?;
-        answer.await.map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer dropped a request".into())))?
+        answer
+            .await
+            .map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer dropped a request".into())))?
     }
 }
 
@@ -143,7 +145,11 @@ async fn commit_batch(db: &Db, clock: &dyn Clock, batch: &[Job]) -> Vec<ServiceR
     batch.iter().map(|_| Err(ServiceError::Store(StoreError::Transient(last_error.clone())))).collect()
 }
 
-async fn try_batch(db: &Db, clock: &dyn Clock, batch: &[Job]) -> Result<Vec<ServiceResult<Vec<ItemReport>>>, StoreError> {
+async fn try_batch(
+    db: &Db,
+    clock: &dyn Clock,
+    batch: &[Job],
+) -> Result<Vec<ServiceResult<Vec<ItemReport>>>, StoreError> {
     let mut tx = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
@@ -203,11 +209,8 @@ async fn ingest_item(
     account: &ChannelAccount,
     item: &InboundItem,
 ) -> Result<ItemReport, StoreError> {
-    let report = |outcome, ticket_id| ItemReport {
-        platform_message_id: item.platform_message_id.clone(),
-        outcome,
-        ticket_id,
-    };
+    let report =
+        |outcome, ticket_id| ItemReport { platform_message_id: item.platform_message_id.clone(), outcome, ticket_id };
     if messages::exists(conn, account.id, &item.platform_message_id).await? {
         return Ok(report(Outcome::Duplicate, None));
     }
@@ -274,8 +277,16 @@ async fn ingest_item(
         }
         Route::NewTicket { follow_up_of, close_previous } => {
             if let Some(previous) = close_previous {
-                change_status(conn, workspace.id, previous, TicketStatus::Solved, TicketStatus::Closed, Actor::SYSTEM, now)
-                    .await?;
+                change_status(
+                    conn,
+                    workspace.id,
+                    previous,
+                    TicketStatus::Solved,
+                    TicketStatus::Closed,
+                    Actor::SYSTEM,
+                    now,
+                )
+                .await?;
             }
             let id = open_ticket(conn, now, workspace, account, &conversation, contact_id, item, follow_up_of).await?;
             (Some(id), Outcome::Created)
@@ -369,7 +380,8 @@ async fn open_ticket(
         last_inbound_at: None,
     };
     let (id, number) = tickets::create(conn, &new, now).await?;
-    finish_new_ticket(conn, workspace.id, account, conversation.kind, id, number, follow_up_of, Actor::SYSTEM, now).await?;
+    finish_new_ticket(conn, workspace.id, account, conversation.kind, id, number, follow_up_of, Actor::SYSTEM, now)
+        .await?;
     Ok(id)
 }
 

@@ -70,10 +70,7 @@ impl Actor {
     }
 
     pub fn store_actor(&self) -> switchboard_store::events::Actor {
-        switchboard_store::events::Actor {
-            kind: switchboard_domain::AuthorKind::Agent,
-            id: Some(self.agent.id.0),
-        }
+        switchboard_store::events::Actor { kind: switchboard_domain::AuthorKind::Agent, id: Some(self.agent.id.0) }
     }
 }
 

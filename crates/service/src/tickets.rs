@@ -10,11 +10,9 @@ use switchboard_domain::{
 };
 use switchboard_store::conversations::NewConversation;
 use switchboard_store::messages::NewMessage;
-pub use switchboard_store::tickets::{AssigneeFilter, Cursor, TicketFilter};
 use switchboard_store::tickets::NewTicket;
-use switchboard_store::{
-    Conn, accounts, agents, contacts, conversations, events, messages, outbox, tickets,
-};
+pub use switchboard_store::tickets::{AssigneeFilter, Cursor, TicketFilter};
+use switchboard_store::{Conn, accounts, agents, contacts, conversations, events, messages, outbox, tickets};
 use time::OffsetDateTime;
 
 use crate::ingest::{change_status, finish_new_ticket, subject_from};
@@ -172,23 +170,23 @@ impl Service {
         let who = actor.store_actor();
         let mut changes: Vec<(EventKind, serde_json::Value)> = Vec::new();
 
-        if let Some(status) = patch.status {
-            if status != ticket.status {
-                ticket.status.transition(status)?;
-                changes.push((EventKind::StatusChanged, serde_json::json!({"from": ticket.status, "to": status})));
-                ticket.solved_at = match status {
-                    TicketStatus::Solved => Some(now),
-                    TicketStatus::Closed => ticket.solved_at,
-                    _ => None,
-                };
-                ticket.status = status;
-            }
+        if let Some(status) = patch.status
+            && status != ticket.status
+        {
+            ticket.status.transition(status)?;
+            changes.push((EventKind::StatusChanged, serde_json::json!({"from": ticket.status, "to": status})));
+            ticket.solved_at = match status {
+                TicketStatus::Solved => Some(now),
+                TicketStatus::Closed => ticket.solved_at,
+                _ => None,
+            };
+            ticket.status = status;
         }
-        if let Some(priority) = patch.priority {
-            if priority != ticket.priority {
-                changes.push((EventKind::PriorityChanged, serde_json::json!({"from": ticket.priority, "to": priority})));
-                ticket.priority = priority;
-            }
+        if let Some(priority) = patch.priority
+            && priority != ticket.priority
+        {
+            changes.push((EventKind::PriorityChanged, serde_json::json!({"from": ticket.priority, "to": priority})));
+            ticket.priority = priority;
         }
         if let Some(subject) = patch.subject {
             let subject = subject.trim().to_owned();
@@ -196,7 +194,10 @@ impl Service {
                 return Err(ServiceError::invalid("subject", "a subject has 1 to 250 characters"));
             }
             if ticket.subject.as_deref() != Some(subject.as_str()) {
-                changes.push((EventKind::FieldChanged, serde_json::json!({"field": "subject", "from": ticket.subject, "to": subject})));
+                changes.push((
+                    EventKind::FieldChanged,
+                    serde_json::json!({"field": "subject", "from": ticket.subject, "to": subject}),
+                ));
                 ticket.subject = Some(subject);
             }
         }
@@ -213,10 +214,10 @@ impl Service {
             }
         }
         if let Some(team) = patch.team_id {
-            if let Some(team) = team {
-                if agents::get_team(&mut conn, ws, team).await?.is_none() {
-                    return Err(ServiceError::invalid("team_id", "no team with that id in this workspace"));
-                }
+            if let Some(team) = team
+                && agents::get_team(&mut conn, ws, team).await?.is_none()
+            {
+                return Err(ServiceError::invalid("team_id", "no team with that id in this workspace"));
             }
             if team != ticket.team_id {
                 changes.push((EventKind::TeamChanged, serde_json::json!({"from": ticket.team_id, "to": team})));
@@ -256,7 +257,6 @@ impl Service {
         }
         let ticket = self.load(&mut conn, actor, id).await?;
         let view = self.view(&mut conn, ticket).await?;
-        drop(conn);
         tx.commit().await?;
         self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
         Ok(view)
@@ -286,19 +286,16 @@ impl Service {
             check_send(&ctx, SendKind::FreeForm)?;
         }
         let draft = AgentMessage { visibility: reply.visibility, body, attachments: reply.attachments };
-        let message_id =
-            write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?;
+        let message_id = write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?;
         let who = actor.store_actor();
         // An agent's public reply moves a new ticket to open unless they chose a status.
         let target = reply.status.or((!note && ticket.status == TicketStatus::New).then_some(TicketStatus::Open));
         if let Some(status) = target.filter(|s| *s != ticket.status) {
             ticket.status.transition(status)?;
-            change_status(&mut conn, ws, id, ticket.status, status, who, now)
-                .await?;
+            change_status(&mut conn, ws, id, ticket.status, status, who, now).await?;
         }
         tickets::touch(&mut conn, id, now, None).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
-        drop(conn);
         tx.commit().await?;
         self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
         Ok(message)
@@ -321,7 +318,8 @@ impl Service {
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
         let contact = contacts::get(&mut conn, ws, contact_id).await?.ok_or(ServiceError::NotFound("contact"))?;
-        let account = accounts::get(&mut conn, ws, account_id).await?.ok_or(ServiceError::NotFound("channel account"))?;
+        let account =
+            accounts::get(&mut conn, ws, account_id).await?.ok_or(ServiceError::NotFound("channel account"))?;
 
         // The contact's identity on that line; e-mail and SMS lines can reach a contact by
         // the address or number on their profile.
@@ -336,7 +334,10 @@ impl Service {
                 let Some(address) = address else {
                     return Err(ServiceError::invalid(
                         "channel_account_id",
-                        format!("this contact has never written on this {} line, so there is nobody to write to", account.kind),
+                        format!(
+                            "this contact has never written on this {} line, so there is nobody to write to",
+                            account.kind
+                        ),
                     ));
                 };
                 let sender = InboundSender { external_id: address.clone(), ..InboundSender::default() };
@@ -344,7 +345,8 @@ impl Service {
                 address
             }
         };
-        let conversation = match conversations::find(&mut conn, account.id, ConversationKind::Direct, &identity).await? {
+        let conversation = match conversations::find(&mut conn, account.id, ConversationKind::Direct, &identity).await?
+        {
             Some(c) => c,
             None => {
                 let new = NewConversation {
@@ -403,7 +405,6 @@ impl Service {
         let ticket = self.load(&mut conn, actor, ticket_id).await?;
         let view = self.view(&mut conn, ticket).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
-        drop(conn);
         tx.commit().await?;
         self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketCreated, ticket_id });
         Ok((view, message))

@@ -78,9 +78,7 @@ pub async fn create(conn: &mut Conn<'_>, new: &NewChannelAccount, now: OffsetDat
         .await?
             .rows_affected()
     });
-    get(conn, new.workspace_id, id.into())
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("channel account vanished".into()))
+    get(conn, new.workspace_id, id.into()).await?.ok_or_else(|| StoreError::Corrupt("channel account vanished".into()))
 }
 
 pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ChannelAccountId) -> Result<Option<ChannelAccount>> {

@@ -79,7 +79,12 @@ pub struct NewContact {
     pub phone: Option<String>,
 }
 
-pub async fn create(conn: &mut Conn<'_>, workspace: WorkspaceId, new: &NewContact, now: OffsetDateTime) -> Result<ContactId> {
+pub async fn create(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    new: &NewContact,
+    now: OffsetDateTime,
+) -> Result<ContactId> {
     let id = Uuid::now_v7();
     with_conn!(conn, c => {
         sqlx::query(
@@ -123,9 +128,11 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Contact>> {
     let mut p = Params::default();
-    let mut sql = format!("{CONTACT_COLUMNS} WHERE workspace_id = {} AND merged_into IS NULL", p.push(Param::Uuid(workspace.0)));
+    let mut sql =
+        format!("{CONTACT_COLUMNS} WHERE workspace_id = {} AND merged_into IS NULL", p.push(Param::Uuid(workspace.0)));
     if let Some(q) = q.filter(|q| !q.trim().is_empty()) {
-        let like = format!("%{}%", q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like =
+            format!("%{}%", q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let n = p.push(Param::Text(like));
         sql.push_str(&format!(
             " AND (LOWER(COALESCE(name, '')) LIKE {n} ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE {n} ESCAPE '\\' \

@@ -33,8 +33,7 @@ impl Row {
     }
 }
 
-const COLUMNS: &str =
-    "SELECT id, workspace_id, channel_account_id, kind, thread_key, contact_id, title, last_inbound_at FROM conversations";
+const COLUMNS: &str = "SELECT id, workspace_id, channel_account_id, kind, thread_key, contact_id, title, last_inbound_at FROM conversations";
 
 pub async fn find(
     conn: &mut Conn<'_>,

@@ -74,7 +74,8 @@ pub async fn insert(conn: &mut Conn<'_>, new: &NewMessage, now: OffsetDateTime) 
 
 /// Whether the account already holds a message with this platform id.
 pub async fn exists(conn: &mut Conn<'_>, account: ChannelAccountId, platform_message_id: &str) -> Result<bool> {
-    let found: Option<i64> = with_conn!(conn, c => {
+    // `SELECT 1` is an INT4 on Postgres: decoding it as i64 fails there (not on SQLite).
+    let found: Option<i32> = with_conn!(conn, c => {
         sqlx::query_scalar("SELECT 1 FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2")
             .bind(account.0)
             .bind(platform_message_id)
@@ -179,7 +180,7 @@ pub async fn sent_at(conn: &mut Conn<'_>, workspace: WorkspaceId, id: MessageId)
 
 /// Whether a private reply to this comment exists already.
 pub async fn has_private_reply(conn: &mut Conn<'_>, comment: MessageId) -> Result<bool> {
-    let found: Option<i64> = with_conn!(conn, c => {
+    let found: Option<i32> = with_conn!(conn, c => {
         sqlx::query_scalar("SELECT 1 FROM messages WHERE private_reply_to = $1")
             .bind(comment.0)
             .fetch_optional(&mut *c)
@@ -189,7 +190,11 @@ pub async fn has_private_reply(conn: &mut Conn<'_>, comment: MessageId) -> Resul
 }
 
 /// How many outbound messages the conversation got since `since` (WeChat caps them).
-pub async fn outbound_since(conn: &mut Conn<'_>, conversation: ConversationId, since: Option<OffsetDateTime>) -> Result<u32> {
+pub async fn outbound_since(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    since: Option<OffsetDateTime>,
+) -> Result<u32> {
     let n: i64 = with_conn!(conn, c => {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND direction = 'outbound' AND created_at >= $2",

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use switchboard_domain::{
-    AgentId, ChannelAccountId, ChannelKind, ContactId, ConversationId, LatestTicket, Origin, TeamId,
-    Ticket, TicketId, TicketKind, TicketStatus, WorkspaceId,
+    AgentId, ChannelAccountId, ChannelKind, ContactId, ConversationId, LatestTicket, Origin, TeamId, Ticket, TicketId,
+    TicketKind, TicketStatus, WorkspaceId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -145,7 +145,11 @@ pub async fn latest_in_conversation(conn: &mut Conn<'_>, conversation: Conversat
         .await?
     });
     row.map(|(id, status, solved_at)| {
-        Ok(LatestTicket { id: id.into(), status: parse(&status, "ticket status")?, solved_at: solved_at.map(from_millis) })
+        Ok(LatestTicket {
+            id: id.into(),
+            status: parse(&status, "ticket status")?,
+            solved_at: solved_at.map(from_millis),
+        })
     })
     .transpose()
 }
@@ -176,7 +180,8 @@ async fn fill_details(conn: &mut Conn<'_>, tickets: &mut [Ticket]) -> Result<()>
     let part_sql = format!(
         "SELECT ticket_id, contact_id FROM ticket_participants WHERE ticket_id IN ({list}) ORDER BY created_at, contact_id"
     );
-    let (tags, parts): (Vec<(Uuid, String)>, Vec<(Uuid, Uuid)>) = with_conn!(conn, c => {
+    type Pairs<T> = Vec<(Uuid, T)>;
+    let (tags, parts): (Pairs<String>, Pairs<Uuid>) = with_conn!(conn, c => {
         let tags = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(tag_sql)), &p.0).fetch_all(&mut *c).await?;
         let parts = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(part_sql)), &p.0).fetch_all(&mut *c).await?;
         (tags, parts)

@@ -5,8 +5,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    MessageTag, Refusal, ReplyWindow, SendContext, SendKind, SendVerdict, WindowState, can_send,
-    reply_window,
+    MessageTag, Refusal, ReplyWindow, SendContext, SendKind, SendVerdict, WindowState, can_send, reply_window,
 };
 use crate::channel::{ChannelKind, ConversationKind};
 
@@ -23,13 +22,7 @@ const fn days(n: i64) -> Duration {
 /// A send on `channel` in `conversation`, the customer having last written `ago` before now
 /// (`None`: never), with nothing sent since.
 fn ctx(channel: ChannelKind, conversation: ConversationKind, ago: Option<Duration>) -> SendContext {
-    SendContext {
-        channel,
-        conversation,
-        last_inbound_at: ago.map(|d| NOW - d),
-        now: NOW,
-        sent_since_last_inbound: 0,
-    }
+    SendContext { channel, conversation, last_inbound_at: ago.map(|d| NOW - d), now: NOW, sent_since_last_inbound: 0 }
 }
 
 fn direct(channel: ChannelKind, ago: Option<Duration>) -> SendContext {
@@ -48,35 +41,21 @@ fn refusal(verdict: SendVerdict) -> Refusal {
 }
 
 fn private_reply(already_used: bool, comment_ago: Duration) -> SendKind {
-    SendKind::PrivateReply {
-        already_used,
-        comment_at: NOW - comment_ago,
-    }
+    SendKind::PrivateReply { already_used, comment_at: NOW - comment_ago }
 }
 
 /// Instagram's and Messenger's refusal once 7 days have passed.
 fn closed_after_7_days(channel: ChannelKind) -> SendVerdict {
-    SendVerdict::Refused(Refusal::WindowClosed {
-        channel,
-        hours: 7 * 24,
-    })
+    SendVerdict::Refused(Refusal::WindowClosed { channel, hours: 7 * 24 })
 }
 
 // ---------- WhatsApp ----------
 
 #[test]
 fn whatsapp_free_form_is_allowed_within_24_hours_of_the_customers_last_message() {
-    for ago in [
-        Duration::minutes(1),
-        hours(3),
-        hours(23),
-        hours(24) - Duration::minutes(1),
-    ] {
+    for ago in [Duration::minutes(1), hours(3), hours(23), hours(24) - Duration::minutes(1)] {
         assert_eq!(
-            can_send(
-                &direct(ChannelKind::Whatsapp, Some(ago)),
-                SendKind::FreeForm
-            ),
+            can_send(&direct(ChannelKind::Whatsapp, Some(ago)), SendKind::FreeForm),
             SendVerdict::Allowed,
             "customer wrote {ago} ago"
         );
@@ -87,11 +66,7 @@ fn whatsapp_free_form_is_allowed_within_24_hours_of_the_customers_last_message()
 fn whatsapp_free_form_needs_a_template_after_24_hours_or_before_the_customer_ever_wrote() {
     for ago in [Some(hours(24)), Some(hours(25)), Some(days(30)), None] {
         let verdict = can_send(&direct(ChannelKind::Whatsapp, ago), SendKind::FreeForm);
-        assert_eq!(
-            verdict,
-            SendVerdict::Refused(Refusal::TemplateRequired),
-            "customer wrote {ago:?} ago"
-        );
+        assert_eq!(verdict, SendVerdict::Refused(Refusal::TemplateRequired), "customer wrote {ago:?} ago");
         assert_eq!(refusal(verdict).code(), "template_required");
     }
 }
@@ -110,17 +85,11 @@ fn whatsapp_template_is_allowed_outside_the_window_and_to_start_a_conversation()
 #[test]
 fn a_new_whatsapp_message_from_the_customer_reopens_the_24_hour_window() {
     let mut conversation = direct(ChannelKind::Whatsapp, Some(hours(25)));
-    assert_eq!(
-        can_send(&conversation, SendKind::FreeForm),
-        SendVerdict::Refused(Refusal::TemplateRequired)
-    );
+    assert_eq!(can_send(&conversation, SendKind::FreeForm), SendVerdict::Refused(Refusal::TemplateRequired));
 
     // The customer answers the template.
     conversation.last_inbound_at = Some(NOW - Duration::minutes(1));
-    assert_eq!(
-        can_send(&conversation, SendKind::FreeForm),
-        SendVerdict::Allowed
-    );
+    assert_eq!(can_send(&conversation, SendKind::FreeForm), SendVerdict::Allowed);
     assert_eq!(reply_window(&conversation).state, WindowState::Open);
 }
 
@@ -133,18 +102,9 @@ fn instagram_and_messenger_allow_24_hours_then_the_human_agent_tag_up_to_7_days_
             (Some(Duration::minutes(1)), SendVerdict::Allowed),
             (Some(hours(1)), SendVerdict::Allowed),
             (Some(hours(23)), SendVerdict::Allowed),
-            (
-                Some(hours(24)),
-                SendVerdict::AllowedWithTag(MessageTag::HumanAgent),
-            ),
-            (
-                Some(days(3)),
-                SendVerdict::AllowedWithTag(MessageTag::HumanAgent),
-            ),
-            (
-                Some(days(6) + hours(23)),
-                SendVerdict::AllowedWithTag(MessageTag::HumanAgent),
-            ),
+            (Some(hours(24)), SendVerdict::AllowedWithTag(MessageTag::HumanAgent)),
+            (Some(days(3)), SendVerdict::AllowedWithTag(MessageTag::HumanAgent)),
+            (Some(days(6) + hours(23)), SendVerdict::AllowedWithTag(MessageTag::HumanAgent)),
             (Some(days(7)), closed_after_7_days(channel)),
             (Some(days(8)), closed_after_7_days(channel)),
             (Some(days(365)), closed_after_7_days(channel)),
@@ -165,11 +125,7 @@ fn a_closed_instagram_or_messenger_window_is_refused_with_the_reply_window_close
     for channel in [ChannelKind::Instagram, ChannelKind::Messenger] {
         for ago in [Some(days(8)), None] {
             let verdict = can_send(&direct(channel, ago), SendKind::FreeForm);
-            assert_eq!(
-                refusal(verdict).code(),
-                "reply_window_closed",
-                "{channel}, customer wrote {ago:?} ago"
-            );
+            assert_eq!(refusal(verdict).code(), "reply_window_closed", "{channel}, customer wrote {ago:?} ago");
         }
     }
 }
@@ -190,13 +146,7 @@ fn email_sms_telegram_line_x_api_and_widget_accept_replies_at_any_time() {
         ChannelKind::Widget,
     ];
     for channel in channels {
-        for ago in [
-            None,
-            Some(Duration::minutes(1)),
-            Some(hours(25)),
-            Some(days(8)),
-            Some(days(365)),
-        ] {
+        for ago in [None, Some(Duration::minutes(1)), Some(hours(25)), Some(days(8)), Some(days(365))] {
             let context = direct(channel, ago);
             assert_eq!(
                 can_send(&context, SendKind::FreeForm),
@@ -205,10 +155,7 @@ fn email_sms_telegram_line_x_api_and_widget_accept_replies_at_any_time() {
             );
             assert_eq!(
                 reply_window(&context),
-                ReplyWindow {
-                    state: WindowState::Always,
-                    closes_at: None
-                },
+                ReplyWindow { state: WindowState::Always, closes_at: None },
                 "{channel}: customer wrote {ago:?} ago"
             );
         }
@@ -219,10 +166,7 @@ fn email_sms_telegram_line_x_api_and_widget_accept_replies_at_any_time() {
 
 #[test]
 fn wechat_allows_up_to_five_messages_within_48_hours_of_the_customers_last_message() {
-    let refused = SendVerdict::Refused(Refusal::WindowClosed {
-        channel: ChannelKind::Wechat,
-        hours: 48,
-    });
+    let refused = SendVerdict::Refused(Refusal::WindowClosed { channel: ChannelKind::Wechat, hours: 48 });
     let cases = [
         (Some(hours(1)), 0, SendVerdict::Allowed),
         (Some(hours(47)), 0, SendVerdict::Allowed),
@@ -234,15 +178,8 @@ fn wechat_allows_up_to_five_messages_within_48_hours_of_the_customers_last_messa
         (None, 0, refused),
     ];
     for (ago, sent, expected) in cases {
-        let context = SendContext {
-            sent_since_last_inbound: sent,
-            ..direct(ChannelKind::Wechat, ago)
-        };
-        assert_eq!(
-            can_send(&context, SendKind::FreeForm),
-            expected,
-            "customer wrote {ago:?} ago, {sent} sent since"
-        );
+        let context = SendContext { sent_since_last_inbound: sent, ..direct(ChannelKind::Wechat, ago) };
+        assert_eq!(can_send(&context, SendKind::FreeForm), expected, "customer wrote {ago:?} ago, {sent} sent since");
     }
 }
 
@@ -266,18 +203,9 @@ fn a_comment_gets_one_private_reply_within_7_days() {
     for channel in [ChannelKind::Messenger, ChannelKind::Instagram] {
         let context = public(channel, Some(hours(1)));
         let cases = [
-            (
-                private_reply(false, Duration::minutes(5)),
-                SendVerdict::Allowed,
-            ),
-            (
-                private_reply(false, days(6) + hours(23)),
-                SendVerdict::Allowed,
-            ),
-            (
-                private_reply(true, Duration::minutes(5)),
-                SendVerdict::Refused(Refusal::PrivateReplyUsed),
-            ),
+            (private_reply(false, Duration::minutes(5)), SendVerdict::Allowed),
+            (private_reply(false, days(6) + hours(23)), SendVerdict::Allowed),
+            (private_reply(true, Duration::minutes(5)), SendVerdict::Refused(Refusal::PrivateReplyUsed)),
             (private_reply(false, days(7)), closed_after_7_days(channel)),
             (private_reply(false, days(8)), closed_after_7_days(channel)),
         ];
@@ -290,14 +218,8 @@ fn a_comment_gets_one_private_reply_within_7_days() {
 #[test]
 fn refused_private_replies_carry_the_codes_the_api_answers() {
     let context = public(ChannelKind::Instagram, Some(hours(1)));
-    assert_eq!(
-        refusal(can_send(&context, private_reply(true, hours(1)))).code(),
-        "private_reply_used"
-    );
-    assert_eq!(
-        refusal(can_send(&context, private_reply(false, days(8)))).code(),
-        "reply_window_closed"
-    );
+    assert_eq!(refusal(can_send(&context, private_reply(true, hours(1)))).code(), "private_reply_used");
+    assert_eq!(refusal(can_send(&context, private_reply(false, days(8)))).code(), "reply_window_closed");
 }
 
 #[test]
@@ -313,10 +235,7 @@ fn private_replies_exist_only_under_facebook_and_instagram_comments() {
         let verdict = can_send(&context, private_reply(false, hours(1)));
         assert_eq!(
             verdict,
-            SendVerdict::Refused(Refusal::NotSupported {
-                channel: context.channel,
-                what: "private replies"
-            }),
+            SendVerdict::Refused(Refusal::NotSupported { channel: context.channel, what: "private replies" }),
             "{} {:?}",
             context.channel,
             context.conversation
@@ -340,10 +259,7 @@ fn templates_exist_only_on_whatsapp() {
         let verdict = can_send(&direct(channel, Some(hours(1))), SendKind::Template);
         assert_eq!(
             verdict,
-            SendVerdict::Refused(Refusal::NotSupported {
-                channel,
-                what: "message templates"
-            }),
+            SendVerdict::Refused(Refusal::NotSupported { channel, what: "message templates" }),
             "{channel}"
         );
         assert_eq!(refusal(verdict).code(), "not_supported_by_channel");
@@ -356,23 +272,11 @@ fn templates_exist_only_on_whatsapp() {
 fn the_whatsapp_reply_box_shows_when_the_window_closes_then_asks_for_a_template() {
     let open = direct(ChannelKind::Whatsapp, Some(hours(3)));
     let last = open.last_inbound_at.expect("the customer wrote");
-    assert_eq!(
-        reply_window(&open),
-        ReplyWindow {
-            state: WindowState::Open,
-            closes_at: Some(last + hours(24))
-        }
-    );
+    assert_eq!(reply_window(&open), ReplyWindow { state: WindowState::Open, closes_at: Some(last + hours(24)) });
     assert_eq!(last + hours(24), NOW + hours(21), "closes in 21 hours");
 
     let expired = direct(ChannelKind::Whatsapp, Some(hours(25)));
-    assert_eq!(
-        reply_window(&expired),
-        ReplyWindow {
-            state: WindowState::TemplateRequired,
-            closes_at: None
-        }
-    );
+    assert_eq!(reply_window(&expired), ReplyWindow { state: WindowState::TemplateRequired, closes_at: None });
 }
 
 #[test]
@@ -387,10 +291,7 @@ fn the_instagram_reply_box_shows_the_human_agent_window_then_closed() {
         let last = NOW - ago;
         assert_eq!(
             reply_window(&context),
-            ReplyWindow {
-                state,
-                closes_at: closes_after_last.map(|d| last + d)
-            },
+            ReplyWindow { state, closes_at: closes_after_last.map(|d| last + d) },
             "customer wrote {ago} ago"
         );
     }
@@ -399,13 +300,7 @@ fn the_instagram_reply_box_shows_the_human_agent_window_then_closed() {
 #[test]
 fn the_wechat_reply_box_shows_its_48_hour_window() {
     let context = direct(ChannelKind::Wechat, Some(hours(2)));
-    assert_eq!(
-        reply_window(&context),
-        ReplyWindow {
-            state: WindowState::Open,
-            closes_at: Some(NOW + hours(46))
-        }
-    );
+    assert_eq!(reply_window(&context), ReplyWindow { state: WindowState::Open, closes_at: Some(NOW + hours(46)) });
 }
 
 #[test]
@@ -413,10 +308,7 @@ fn email_has_no_reply_window() {
     for ago in [None, Some(days(365))] {
         assert_eq!(
             reply_window(&direct(ChannelKind::Email, ago)),
-            ReplyWindow {
-                state: WindowState::Always,
-                closes_at: None
-            }
+            ReplyWindow { state: WindowState::Always, closes_at: None }
         );
     }
 }
@@ -425,31 +317,14 @@ fn email_has_no_reply_window() {
 
 #[test]
 fn refusals_tell_the_agent_what_to_do_in_words() {
-    let whatsapp = refusal(can_send(
-        &direct(ChannelKind::Whatsapp, Some(hours(25))),
-        SendKind::FreeForm,
-    ));
-    assert!(
-        whatsapp.message().contains("template"),
-        "{}",
-        whatsapp.message()
-    );
+    let whatsapp = refusal(can_send(&direct(ChannelKind::Whatsapp, Some(hours(25))), SendKind::FreeForm));
+    assert!(whatsapp.message().contains("template"), "{}", whatsapp.message());
 
-    let instagram = refusal(can_send(
-        &direct(ChannelKind::Instagram, Some(days(8))),
-        SendKind::FreeForm,
-    ));
+    let instagram = refusal(can_send(&direct(ChannelKind::Instagram, Some(days(8))), SendKind::FreeForm));
     let message = instagram.message();
     assert!(message.contains("7 days"), "{message}");
     assert!(message.contains("instagram"), "{message}");
 
-    let wechat = refusal(can_send(
-        &direct(ChannelKind::Wechat, Some(hours(49))),
-        SendKind::FreeForm,
-    ));
-    assert!(
-        wechat.message().contains("48 hours"),
-        "{}",
-        wechat.message()
-    );
+    let wechat = refusal(can_send(&direct(ChannelKind::Wechat, Some(hours(49))), SendKind::FreeForm));
+    assert!(wechat.message().contains("48 hours"), "{}", wechat.message());
 }

@@ -41,7 +41,10 @@ pub async fn create_account(
 /// The workspace's lines.
 #[utoipa::path(get, path = "/api/v1/channel-accounts", tag = "channel accounts",
     responses((status = 200, body = AccountList)))]
-pub async fn list_accounts(State(state): State<AppState>, Authed(actor): Authed) -> Result<Json<AccountList>, ApiError> {
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Json<AccountList>, ApiError> {
     let accounts = state.service.list_accounts(&actor).await?;
     Ok(Json(AccountList {
         channel_accounts: accounts.into_iter().map(|a| AccountOut::new(a, &state.public_url)).collect(),

@@ -47,9 +47,9 @@ fn filter_from(q: &TicketQuery, me: AgentId) -> Result<TicketFilter, ApiError> {
         None => None,
         Some("me") => Some(AssigneeFilter::Agent(me)),
         Some("none") => Some(AssigneeFilter::Nobody),
-        Some(id) => Some(AssigneeFilter::Agent(AgentId(id.parse().map_err(|_| {
-            ApiError::bad_request("invalid_query", "assignee: an agent id, `me` or `none`")
-        })?))),
+        Some(id) => Some(AssigneeFilter::Agent(AgentId(
+            id.parse().map_err(|_| ApiError::bad_request("invalid_query", "assignee: an agent id, `me` or `none`"))?,
+        ))),
     };
     Ok(TicketFilter {
         statuses: list(&q.status).map(str::parse).collect::<Result<_, _>>()?,
@@ -162,7 +162,12 @@ pub async fn create_message(
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let reply = NewReply {
         body: input.body,
-        visibility: input.visibility.as_deref().map(str::parse::<Visibility>).transpose()?.unwrap_or(Visibility::Public),
+        visibility: input
+            .visibility
+            .as_deref()
+            .map(str::parse::<Visibility>)
+            .transpose()?
+            .unwrap_or(Visibility::Public),
         attachments: input.attachments.into_iter().map(Into::into).collect(),
         status: input.status.as_deref().map(str::parse::<TicketStatus>).transpose()?,
     };
