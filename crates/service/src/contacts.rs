@@ -37,21 +37,16 @@ impl Service {
         cursor: Option<(i64, uuid::Uuid)>,
         limit: i64,
     ) -> ServiceResult<ContactPage> {
-        let limit = limit.clamp(1, 100);
+        let limit = crate::page_limit(limit);
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
         let found = contacts::list(&mut conn, actor.workspace(), q, cursor, limit + 1).await?;
-        let more = found.len() as i64 > limit;
-        let mut views = Vec::new();
-        for contact in found.into_iter().take(limit as usize) {
+        let (found, next_cursor) = crate::page(found, limit, |c| (c.updated_at, c.id.0));
+        let mut views = Vec::with_capacity(found.len());
+        for contact in found {
             let identities = contacts::identities_of(&mut conn, actor.workspace(), contact.id).await?;
             views.push(ContactView { contact, identities });
         }
-        let next_cursor = if more {
-            views.last().map(|v| (switchboard_store::to_millis(v.contact.updated_at), v.contact.id.0))
-        } else {
-            None
-        };
         Ok(ContactPage { contacts: views, next_cursor })
     }
 

@@ -123,20 +123,15 @@ impl Service {
         cursor: Option<Cursor>,
         limit: i64,
     ) -> ServiceResult<TicketPage> {
-        let limit = limit.clamp(1, 100);
+        let limit = crate::page_limit(limit);
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
         let found = tickets::list(&mut conn, actor.workspace(), filter, cursor, limit + 1).await?;
-        let more = found.len() as i64 > limit;
+        let (found, next_cursor) = crate::page(found, limit, |t| (t.updated_at, t.id.0));
         let mut views = Vec::with_capacity(found.len());
-        for ticket in found.into_iter().take(limit as usize) {
+        for ticket in found {
             views.push(self.view(&mut conn, ticket).await?);
         }
-        let next_cursor = if more {
-            views.last().map(|v| (switchboard_store::to_millis(v.ticket.updated_at), v.ticket.id.0))
-        } else {
-            None
-        };
         Ok(TicketPage { tickets: views, next_cursor })
     }
 
