@@ -7,7 +7,23 @@
 //! [`InboundItem`]: switchboard_domain::InboundItem
 
 pub mod api;
+pub mod dialpad;
+pub mod instagram;
+pub mod justcall;
+pub mod lazada;
+pub mod line;
+pub mod messenger;
+pub mod meta;
+pub mod shopee;
 pub mod signature;
+pub mod telegram;
+pub mod twilio;
+pub mod webhook;
+pub mod wechat;
+pub mod whatsapp;
+pub mod x;
+
+pub use webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
 
 /// Why a webhook was refused or could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -67,3 +67,41 @@ impl InboundItem {
         matches!(self.thread, ThreadRef::Public { .. })
     }
 }
+
+/// A delivery receipt for a message the business sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    /// The platform's id of the outbound message the receipt is about.
+    pub platform_message_id: String,
+    pub status: crate::message::DeliveryStatus,
+    /// The platform's error, for `failed`.
+    pub error: Option<crate::model::MessageError>,
+    pub at: Option<OffsetDateTime>,
+}
+
+/// Everything a platform can tell us about a line, normalised. An adapter turns one webhook
+/// delivery into a list of these; the ingest use case stores them all in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InboundEvent {
+    /// A customer's message (or a participant's comment in a public thread).
+    Message(InboundItem),
+    /// A message the business sent from elsewhere (the platform's own app), echoed back to us.
+    /// `sender` is the customer it was sent to. Recorded once, as outbound; an echo of a message
+    /// Switchboard sent itself is recognised by its platform id and changes nothing.
+    Echo(InboundItem),
+    /// A delivery receipt (sent, delivered, read, failed) for an outbound message.
+    Status(StatusUpdate),
+    /// The customer read everything the business sent in the conversation up to `up_to`.
+    ReadUpTo { customer: String, thread_key: Option<String>, up_to: OffsetDateTime },
+    /// A customer reacted to a message; `emoji: None` takes the reaction back.
+    Reaction { sender: InboundSender, target_platform_message_id: String, emoji: Option<String>, at: OffsetDateTime },
+    /// A public comment was edited on the platform.
+    Edited { platform_message_id: String, body: Option<String>, at: OffsetDateTime },
+    /// A public comment was removed on the platform.
+    Removed { platform_message_id: String, at: OffsetDateTime },
+    /// A token to answer the customer's last message, valid until `expires_at` (LINE).
+    ReplyToken { customer: String, token: String, expires_at: OffsetDateTime },
+    /// The customer stopped (`subscribed: false`: LINE unfollow, Telegram block, SMS STOP) or
+    /// resumed accepting messages on this line.
+    Subscription { sender: InboundSender, subscribed: bool, at: OffsetDateTime },
+}

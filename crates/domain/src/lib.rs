@@ -21,7 +21,7 @@ pub use channel::{ChannelKind, ConversationKind};
 pub use clock::Clock;
 pub use error::DomainError;
 pub use ids::*;
-pub use inbound::{Attachment, InboundItem, InboundSender, ThreadRef};
+pub use inbound::{Attachment, InboundEvent, InboundItem, InboundSender, StatusUpdate, ThreadRef};
 pub use message::{AuthorKind, DeliveryStatus, Direction, Visibility};
 pub use model::*;
 pub use reply_rules::{MessageTag, Refusal, ReplyWindow, SendContext, SendKind, SendVerdict, WindowState};

@@ -1,0 +1,1 @@
+//! dialpad adapter (being written).

@@ -1,0 +1,1 @@
+//! instagram adapter (being written).

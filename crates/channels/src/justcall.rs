@@ -1,0 +1,1 @@
+//! justcall adapter (being written).

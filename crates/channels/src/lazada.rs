@@ -1,0 +1,1 @@
+//! lazada adapter (being written).

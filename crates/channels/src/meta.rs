@@ -1,0 +1,1 @@
+//! meta adapter (being written).

@@ -1,0 +1,1 @@
+//! shopee adapter (being written).

@@ -1,0 +1,1 @@
+//! wechat adapter (being written).

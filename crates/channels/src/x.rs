@@ -1,0 +1,1 @@
+//! x adapter (being written).
