@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use switchboard_domain::routing::{self, ConversationState, Route};
 use switchboard_domain::{
-    AuthorKind, ChannelAccount, Clock, ConversationKind, Direction, EventKind, InboundItem, Origin, ThreadRef,
+    AuthorKind, ChannelAccount, Clock, ConversationKind, Direction, EventKind, InboundEvent, InboundItem, Origin, ThreadRef,
     TicketId, TicketKind, TicketStatus, Visibility, Workspace, WorkspaceId,
 };
 use switchboard_store::conversations::NewConversation;
@@ -45,19 +45,26 @@ pub enum Outcome {
     Duplicate,
     /// Stored, but the sender is blocked: no ticket raised.
     Blocked,
+    /// A receipt, reaction, edit, removal, reply token or subscription change was applied.
+    Updated,
+    /// About something we do not hold (a receipt for a message sent elsewhere): nothing to do.
+    Ignored,
 }
 
-/// The result for one inbound item.
+/// The result for one inbound event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemReport {
+    /// The platform's id of the message the event is (about), when it names one.
     pub platform_message_id: String,
     pub outcome: Outcome,
     pub ticket_id: Option<TicketId>,
 }
 
+/// The events of one webhook delivery, per line: stored all together or not at all.
+pub type Lines = Vec<(ChannelAccount, Vec<InboundEvent>)>;
+
 struct Job {
-    account: ChannelAccount,
-    items: Vec<InboundItem>,
+    lines: Lines,
     reply: oneshot::Sender<ServiceResult<Vec<ItemReport>>>,
 }
 
@@ -76,16 +83,22 @@ impl Ingestor {
 }
 
 impl crate::Service {
-    /// Routes and stores the items of one webhook delivery on `account`. Returns once they
-    /// are committed (or were already held).
+    /// Routes and stores customer messages received on `account`. Returns once they are
+    /// committed (or were already held).
     pub async fn ingest(&self, account: ChannelAccount, items: Vec<InboundItem>) -> ServiceResult<Vec<ItemReport>> {
-        if items.is_empty() {
+        self.ingest_events(vec![(account, items.into_iter().map(InboundEvent::Message).collect())]).await
+    }
+
+    /// Stores every event of one webhook delivery — messages, echoes, receipts, reactions,
+    /// edits — for each line it names, in one transaction. Returns once they are committed.
+    pub async fn ingest_events(&self, lines: Lines) -> ServiceResult<Vec<ItemReport>> {
+        if lines.iter().all(|(_, events)| events.is_empty()) {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
         self.ingestor
             .jobs
-            .send(Job { account, items, reply })
+            .send(Job { lines, reply })
             .await
             .map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer has stopped".into())))?;
         answer
@@ -105,8 +118,8 @@ async fn writer(db: Db, clock: Arc<dyn Clock>, live: LiveBus, mut rx: mpsc::Rece
         }
         let results = commit_batch(&db, clock.as_ref(), &batch).await;
         for (job, result) in batch.into_iter().zip(results) {
-            if let Ok(reports) = &result {
-                publish(&live, &job.account, reports);
+            if let (Ok(reports), Some((account, _))) = (&result, job.lines.first()) {
+                publish(&live, account, reports);
             }
             // The caller may have gone away (client hung up); the data is committed anyway.
             let _ = job.reply.send(result);
@@ -119,7 +132,8 @@ fn publish(live: &LiveBus, account: &ChannelAccount, reports: &[ItemReport]) {
         let kind = match r.outcome {
             Outcome::Created => LiveEventKind::TicketCreated,
             Outcome::Appended | Outcome::Reopened => LiveEventKind::MessageReceived,
-            Outcome::Duplicate | Outcome::Blocked => continue,
+            Outcome::Updated => LiveEventKind::TicketUpdated,
+            Outcome::Duplicate | Outcome::Blocked | Outcome::Ignored => continue,
         };
         if let Some(ticket_id) = r.ticket_id {
             live.publish(LiveEvent { workspace_id: account.workspace_id, kind, ticket_id });
@@ -166,7 +180,20 @@ async fn run_job(tx: &mut Tx, clock: &dyn Clock, job: &Job) -> Result<ServiceRes
     loop {
         attempt += 1;
         tx.savepoint("ingest_job").await?;
-        let outcome = ingest_items(&mut tx.conn(), clock.now(), &job.account, &job.items).await;
+        let mut outcome = Ok(Vec::new());
+        for (account, events) in &job.lines {
+            match ingest_line(&mut tx.conn(), clock.now(), account, events).await {
+                Ok(reports) => {
+                    if let Ok(all) = &mut outcome {
+                        all.extend(reports);
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
         match outcome {
             Ok(reports) => {
                 tx.release("ingest_job").await?;
@@ -178,26 +205,30 @@ async fn run_job(tx: &mut Tx, clock: &dyn Clock, job: &Job) -> Result<ServiceRes
             Err(e) => {
                 tx.rollback_to("ingest_job").await?;
                 tx.release("ingest_job").await?;
-                tracing::warn!(error = %e, channel.account = %job.account.id, "ingest request failed");
+                tracing::warn!(error = %e, "ingest request failed");
                 return Ok(Err(ServiceError::Store(e)));
             }
         }
     }
 }
 
-/// Routes and writes each item. Runs inside a transaction; the caller commits.
-pub async fn ingest_items(
+/// Stores each event of one line. Runs inside a transaction; the caller commits.
+pub async fn ingest_line(
     conn: &mut Conn<'_>,
     now: OffsetDateTime,
     account: &ChannelAccount,
-    items: &[InboundItem],
+    events: &[InboundEvent],
 ) -> Result<Vec<ItemReport>, StoreError> {
     let workspace = workspaces::get(conn, account.workspace_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("channel account without workspace".into()))?;
-    let mut reports = Vec::with_capacity(items.len());
-    for item in items {
-        reports.push(ingest_item(conn, now, &workspace, account, item).await?);
+    let mut reports = Vec::with_capacity(events.len());
+    for event in events {
+        let report = match event {
+            InboundEvent::Message(item) => ingest_item(conn, now, &workspace, account, item).await?,
+            other => crate::ingest_events::apply(conn, now, &workspace, account, other).await?,
+        };
+        reports.push(report);
     }
     Ok(reports)
 }
@@ -216,44 +247,9 @@ async fn ingest_item(
     }
     let at = item.sent_at.unwrap_or(now);
 
-    // Identify: find the sender's identity on this account, or make identity and contact.
-    let (identity_id, contact_id, blocked) =
-        match contacts::find_identity(conn, account.id, &item.sender.external_id).await? {
-            Some((identity, blocked)) => (identity.id, identity.contact_id, blocked),
-            None => {
-                let new = contacts::NewContact {
-                    name: item.sender.name.clone(),
-                    email: item.sender.email.clone(),
-                    phone: item.sender.phone.clone(),
-                };
-                let contact = contacts::create(conn, workspace.id, &new, now).await?;
-                let identity =
-                    contacts::create_identity(conn, workspace.id, contact, account.id, &item.sender, now).await?;
-                (identity, contact, false)
-            }
-        };
-    contacts::refresh_identity(conn, identity_id, &item.sender, at).await?;
-
-    // The conversation: the sender's direct thread, or the public thread of the post.
-    let (kind, title) = match &item.thread {
-        ThreadRef::Direct { .. } => (ConversationKind::Direct, None),
-        ThreadRef::Public { title, .. } => (ConversationKind::Public, title.as_deref()),
-    };
-    let conversation = match conversations::find(conn, account.id, kind, item.thread_key()).await? {
-        Some(c) => c,
-        None => {
-            let new = NewConversation {
-                workspace_id: workspace.id,
-                channel_account_id: account.id,
-                kind,
-                thread_key: item.thread_key(),
-                contact_id: (kind == ConversationKind::Direct).then_some(contact_id),
-                title,
-            };
-            conversations::create(conn, &new, now).await?
-        }
-    };
-    conversations::note_inbound(conn, conversation.id, at).await?;
+    let found = locate(conn, now, workspace, account, &item.sender, &item.thread, Some(at)).await?;
+    let (contact_id, blocked, conversation) = (found.contact_id, found.blocked, found.conversation);
+    let kind = conversation.kind;
 
     let state = ConversationState {
         already_seen: false,
@@ -326,6 +322,71 @@ async fn ingest_item(
         }
     }
     Ok(report(outcome, ticket_id))
+}
+
+/// Where an item from `sender` belongs: their identity and contact (made on first contact)
+/// and the conversation (made on its first item).
+pub(crate) struct Located {
+    pub contact_id: switchboard_domain::ContactId,
+    pub blocked: bool,
+    pub conversation: switchboard_domain::Conversation,
+}
+
+/// Finds or makes the sender's identity (refreshing the platform's user info, and its last
+/// inbound time when `inbound_at` is given) and the conversation of `thread`.
+pub(crate) async fn locate(
+    conn: &mut Conn<'_>,
+    now: OffsetDateTime,
+    workspace: &Workspace,
+    account: &ChannelAccount,
+    sender: &switchboard_domain::InboundSender,
+    thread: &ThreadRef,
+    inbound_at: Option<OffsetDateTime>,
+) -> Result<Located, StoreError> {
+    let (identity_id, contact_id, blocked) = identify(conn, now, workspace, account, sender).await?;
+    if let Some(at) = inbound_at {
+        contacts::refresh_identity(conn, identity_id, sender, at).await?;
+    }
+    let (kind, key, title) = match thread {
+        ThreadRef::Direct { key } => (ConversationKind::Direct, key.as_deref().unwrap_or(&sender.external_id), None),
+        ThreadRef::Public { root_id, title } => (ConversationKind::Public, root_id.as_str(), title.as_deref()),
+    };
+    let conversation = match conversations::find(conn, account.id, kind, key).await? {
+        Some(c) => c,
+        None => {
+            let new = NewConversation {
+                workspace_id: workspace.id,
+                channel_account_id: account.id,
+                kind,
+                thread_key: key,
+                contact_id: (kind == ConversationKind::Direct).then_some(contact_id),
+                title,
+            };
+            conversations::create(conn, &new, now).await?
+        }
+    };
+    if let Some(at) = inbound_at {
+        conversations::note_inbound(conn, conversation.id, at).await?;
+    }
+    Ok(Located { contact_id, blocked, conversation })
+}
+
+/// Finds the sender's identity on the account, or makes identity and contact.
+pub(crate) async fn identify(
+    conn: &mut Conn<'_>,
+    now: OffsetDateTime,
+    workspace: &Workspace,
+    account: &ChannelAccount,
+    sender: &switchboard_domain::InboundSender,
+) -> Result<(switchboard_domain::IdentityId, switchboard_domain::ContactId, bool), StoreError> {
+    if let Some((identity, blocked)) = contacts::find_identity(conn, account.id, &sender.external_id).await? {
+        return Ok((identity.id, identity.contact_id, blocked));
+    }
+    let new =
+        contacts::NewContact { name: sender.name.clone(), email: sender.email.clone(), phone: sender.phone.clone() };
+    let contact = contacts::create(conn, workspace.id, &new, now).await?;
+    let identity = contacts::create_identity(conn, workspace.id, contact, account.id, sender, now).await?;
+    Ok((identity, contact, false))
 }
 
 /// Changes a ticket's status with its event.

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod contacts;
 mod error;
 pub mod ingest;
+mod ingest_events;
 pub mod live;
 pub mod notifier;
 pub mod tickets;

@@ -113,3 +113,22 @@ pub async fn list(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<Cha
     });
     rows.into_iter().map(|r| r.into_account().map(|(a, _)| a)).collect()
 }
+
+/// The enabled lines of `kind` with the platform id `external_id`, in any workspace, with their
+/// secrets: one Meta callback carries entries for several lines, each named by its platform id.
+pub async fn find_by_external_id(
+    conn: &mut Conn<'_>,
+    kind: ChannelKind,
+    external_id: &str,
+) -> Result<Vec<(ChannelAccount, JsonMap)>> {
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE kind = $1 AND external_id = $2 AND enabled = TRUE ORDER BY created_at, id"
+        )))
+        .bind(kind.as_str())
+        .bind(external_id)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    rows.into_iter().map(Row::into_account).collect()
+}

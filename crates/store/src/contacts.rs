@@ -361,3 +361,16 @@ pub async fn merge(
     });
     Ok(moved)
 }
+
+/// Records whether the person accepts messages on this line (LINE follow, SMS STOP, …).
+pub async fn set_subscribed(conn: &mut Conn<'_>, id: IdentityId, subscribed: bool) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE identities SET subscribed = $1 WHERE id = $2")
+            .bind(subscribed)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}

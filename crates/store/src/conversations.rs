@@ -124,3 +124,34 @@ pub async fn note_inbound(conn: &mut Conn<'_>, id: ConversationId, at: OffsetDat
     });
     Ok(())
 }
+
+/// Keeps the platform's reply token for the conversation's latest message (LINE).
+pub async fn set_reply_token(
+    conn: &mut Conn<'_>,
+    id: ConversationId,
+    token: &str,
+    expires_at: OffsetDateTime,
+) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE conversations SET reply_token = $1, reply_token_expires_at = $2 WHERE id = $3")
+            .bind(token)
+            .bind(to_millis(expires_at))
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// The conversation's reply token, if it has one that is still valid at `now`.
+pub async fn reply_token(conn: &mut Conn<'_>, id: ConversationId, now: OffsetDateTime) -> Result<Option<String>> {
+    let token: Option<Option<String>> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT reply_token FROM conversations WHERE id = $1 AND reply_token_expires_at > $2")
+            .bind(id.0)
+            .bind(to_millis(now))
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(token.flatten())
+}

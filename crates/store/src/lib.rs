@@ -16,6 +16,7 @@ pub mod agents;
 pub mod contacts;
 pub mod conversations;
 mod db;
+pub mod dead_letters;
 pub mod events;
 pub mod messages;
 mod migrate;

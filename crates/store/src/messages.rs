@@ -228,3 +228,128 @@ pub async fn inbound_counts(
     });
     Ok(rows.into_iter().map(|(t, n)| (t.into(), n)).collect())
 }
+
+/// The message `platform_message_id` names on the account: its id, ticket and delivery status.
+pub async fn find_by_platform_id(
+    conn: &mut Conn<'_>,
+    account: ChannelAccountId,
+    platform_message_id: &str,
+) -> Result<Option<(MessageId, Option<TicketId>, Option<DeliveryStatus>)>> {
+    let row: Option<(Uuid, Option<Uuid>, Option<String>)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, ticket_id, delivery_status FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+        )
+        .bind(account.0)
+        .bind(platform_message_id)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.map(|(id, ticket, status)| {
+        Ok((id.into(), ticket.map(Into::into), status.as_deref().map(|s| parse(s, "delivery status")).transpose()?))
+    })
+    .transpose()
+}
+
+/// Sets an outbound message's delivery status, and the platform's error when it failed.
+pub async fn set_delivery(
+    conn: &mut Conn<'_>,
+    id: MessageId,
+    status: DeliveryStatus,
+    error: Option<&MessageError>,
+) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE messages SET delivery_status = $1, error_code = COALESCE($2, error_code), \
+             error_message = COALESCE($3, error_message) WHERE id = $4",
+        )
+        .bind(status.as_str())
+        .bind(error.map(|e| e.code.as_str()))
+        .bind(error.map(|e| e.message.as_str()))
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// Marks every outbound message of the conversation written up to `up_to` as read
+/// (a read receipt with a watermark). Statuses only move forward: failed ones stay failed.
+pub async fn mark_read_up_to(conn: &mut Conn<'_>, conversation: ConversationId, up_to: OffsetDateTime) -> Result<u64> {
+    let n = with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE messages SET delivery_status = 'read' WHERE conversation_id = $1 AND direction = 'outbound' \
+             AND delivery_status IN ('sent', 'delivered') AND created_at <= $2",
+        )
+        .bind(conversation.0)
+        .bind(to_millis(up_to))
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(n)
+}
+
+/// One reaction on a message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    /// The contact who reacted.
+    pub by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Sets (or, with `emoji: None`, takes back) a contact's reaction on a message: one per person.
+pub async fn set_reaction(
+    conn: &mut Conn<'_>,
+    id: MessageId,
+    by: Uuid,
+    emoji: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let current: String = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT reactions FROM messages WHERE id = $1").bind(id.0).fetch_one(&mut *c).await?
+    });
+    let mut reactions: Vec<Reaction> = json(&current, "message reactions")?;
+    reactions.retain(|r| r.by != by);
+    if let Some(emoji) = emoji {
+        reactions.push(Reaction { emoji: emoji.to_owned(), by, at });
+    }
+    let updated = serde_json::to_string(&reactions).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE messages SET reactions = $1 WHERE id = $2")
+            .bind(updated)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// Records that the platform edited (new `body`) or removed a message.
+pub async fn set_edited(conn: &mut Conn<'_>, id: MessageId, body: Option<&str>, at: OffsetDateTime) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE messages SET body = COALESCE($1, body), edited_at = $2 WHERE id = $3")
+            .bind(body)
+            .bind(to_millis(at))
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+pub async fn set_removed(conn: &mut Conn<'_>, id: MessageId, at: OffsetDateTime) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE messages SET removed_at = $1 WHERE id = $2")
+            .bind(to_millis(at))
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
