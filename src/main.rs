@@ -11,6 +11,8 @@ use switchboard_http::AppState;
 use switchboard_service::{DEFAULT_WORKSPACE, Service};
 use switchboard_store::Db;
 
+mod simulate;
+
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "Omnichannel support inbox: every customer message becomes a ticket")]
 struct Cli {
@@ -41,6 +43,37 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Send realistic, correctly signed customer messages of every platform to a running server.
+    Simulate {
+        /// The server to send to.
+        #[arg(long, env = "SWITCHBOARD_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin's API token, to connect the simulated lines.
+        #[arg(long, env = "SWITCHBOARD_TOKEN")]
+        token: Option<String>,
+        /// The platforms to simulate.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "whatsapp,messenger,instagram,x,line,wechat,telegram,twilio"
+        )]
+        kinds: Vec<String>,
+        /// Reuse a line an earlier run (with the same --seed) connected: `kind=account_id`; repeatable.
+        #[arg(long = "account")]
+        accounts: Vec<String>,
+        /// How many different customers write.
+        #[arg(long, default_value_t = 10)]
+        customers: usize,
+        /// Messages per second.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// How many messages in all.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Derives the simulated lines' secrets; the same seed reuses them.
+        #[arg(long, default_value = "demo")]
+        seed: String,
     },
     /// Manage admin agents.
     Admin {
@@ -98,6 +131,21 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { listen, public_url, db } => serve(&listen, public_url, &db.database).await,
+        Command::Simulate { url, token, kinds, accounts, customers, rate, count, seed } => {
+            let kinds =
+                kinds.iter().map(|k| k.parse::<switchboard_domain::ChannelKind>()).collect::<Result<Vec<_>, _>>()?;
+            if let Some(kind) = kinds.iter().find(|k| !switchboard_channels::simulate::KINDS.contains(k)) {
+                anyhow::bail!("the simulator does not speak {kind}");
+            }
+            let accounts = accounts
+                .iter()
+                .map(|a| {
+                    let (kind, id) = a.split_once('=').context("--account takes kind=account_id")?;
+                    Ok((kind.parse()?, id.to_owned()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            simulate::run(simulate::Options { url, token, kinds, accounts, customers, rate, count, seed }).await
+        }
         Command::Migrate { db } => {
             connect(&db.database).await?.close().await;
             eprintln!("migrations applied");

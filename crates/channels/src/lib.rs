@@ -16,6 +16,7 @@ pub mod messenger;
 pub mod meta;
 pub mod shopee;
 pub mod signature;
+pub mod simulate;
 pub mod telegram;
 pub mod twilio;
 pub mod webhook;
@@ -37,4 +38,44 @@ pub enum ChannelError {
     /// The account lacks a secret it needs to check the request.
     #[error("the channel account has no `{0}` secret")]
     MissingSecret(&'static str),
+}
+
+use switchboard_domain::ChannelKind;
+
+/// Verifies and parses one webhook call of a platform of `kind`. `None` for kinds that have no
+/// platform webhook here (the generic `api` webhook, e-mail and the widget have their own entry points).
+pub fn handle(kind: ChannelKind, req: &WebhookRequest<'_>, secrets: &Secrets) -> Result<Parsed, ChannelError> {
+    match kind {
+        ChannelKind::Whatsapp | ChannelKind::Messenger | ChannelKind::Instagram => meta::handle(req, secrets),
+        ChannelKind::X => x::handle(req, secrets),
+        ChannelKind::Line => line::handle(req, secrets),
+        ChannelKind::Wechat => wechat::handle(req, secrets),
+        ChannelKind::Telegram => telegram::handle(req, secrets),
+        ChannelKind::Twilio => twilio::handle(req, secrets),
+        ChannelKind::Dialpad => dialpad::handle(req, secrets),
+        ChannelKind::Justcall => justcall::handle(req, secrets),
+        ChannelKind::Shopee => shopee::handle(req, secrets),
+        ChannelKind::Lazada => lazada::handle(req, secrets),
+        ChannelKind::Api | ChannelKind::Email | ChannelKind::Widget => {
+            Err(ChannelError::Unauthenticated(format!("{kind} has no platform webhook")))
+        }
+    }
+}
+
+/// The success answer of a platform of `kind`, for a delivery kept as a dead letter: answered
+/// as the platform expects so that it does not retry it forever.
+pub fn ack(kind: ChannelKind) -> Answer {
+    match kind {
+        ChannelKind::Whatsapp | ChannelKind::Messenger | ChannelKind::Instagram => meta::ack(),
+        ChannelKind::X => x::ack(),
+        ChannelKind::Line => line::ack(),
+        ChannelKind::Wechat => wechat::ack(),
+        ChannelKind::Telegram => telegram::ack(),
+        ChannelKind::Twilio => twilio::ack(),
+        ChannelKind::Dialpad => dialpad::ack(),
+        ChannelKind::Justcall => justcall::ack(),
+        ChannelKind::Shopee => shopee::ack(),
+        ChannelKind::Lazada => lazada::ack(),
+        ChannelKind::Api | ChannelKind::Email | ChannelKind::Widget => Answer::Empty,
+    }
 }

@@ -61,11 +61,14 @@ pub fn handle(req: &WebhookRequest<'_>, secrets: &Secrets) -> Result<Parsed, Cha
         return Err(ChannelError::Unauthenticated("LINE only sends signed POST requests".into()));
     }
     verify(channel_secret, req.body, req.header(SIGNATURE_HEADER))?;
-    let (destination, events) = parse(req.body)?;
+    // Each LINE channel has a webhook URL and a secret of its own, so the events belong to the
+    // line in the URL; `destination` (the bot's user id) is not used to route them, so that a
+    // line connected with another id than the bot's user id still receives its messages.
+    let (_destination, events) = parse(req.body)?;
     if events.is_empty() {
         return Ok(Parsed::answer_only(Answer::Empty));
     }
-    Ok(Parsed { lines: vec![LineEvents { kind: ChannelKind::Line, business_id: destination, events }], answer: ack() })
+    Ok(Parsed { lines: vec![LineEvents { kind: ChannelKind::Line, business_id: None, events }], answer: ack() })
 }
 
 /// What to answer for an authenticated body we could not parse: LINE only wants a 2xx, and repeated
@@ -367,7 +370,7 @@ mod tests {
         assert_eq!(parsed.answer, Answer::Empty);
         assert_eq!(parsed.lines.len(), 1);
         assert_eq!(parsed.lines[0].kind, ChannelKind::Line);
-        assert_eq!(parsed.lines[0].business_id.as_deref(), Some(BOT));
+        assert_eq!(parsed.lines[0].business_id, None, "LINE events belong to the line in the URL");
         parsed.lines.into_iter().flat_map(|l| l.events).collect()
     }
 

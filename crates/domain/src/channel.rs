@@ -110,6 +110,23 @@ impl ChannelKind {
         }
     }
 
+    /// The secret a platform signs (or authenticates) its webhooks with. Lines that share it
+    /// belong to one platform app, which may deliver events of all of them to one URL.
+    pub fn signing_secret(self) -> Option<&'static str> {
+        match self {
+            Self::Whatsapp | Self::Messenger | Self::Instagram | Self::Lazada => Some("app_secret"),
+            Self::X => Some("consumer_secret"),
+            Self::Line => Some("channel_secret"),
+            Self::Wechat => Some("token"),
+            Self::Telegram => Some("secret_token"),
+            Self::Twilio => Some("auth_token"),
+            Self::Dialpad | Self::Justcall => Some("webhook_secret"),
+            Self::Shopee => Some("partner_key"),
+            Self::Api | Self::Widget => Some("secret"),
+            Self::Email => None,
+        }
+    }
+
     /// The tags a new ticket of this channel gets automatically: its channel tag and
     /// `messaging_support`, which the built-in social views and the notifier select on.
     pub fn automatic_tags(self, conversation: ConversationKind) -> Vec<&'static str> {

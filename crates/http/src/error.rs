@@ -74,6 +74,7 @@ impl From<ServiceError> for ApiError {
                 "send a valid API token as `Authorization: Bearer <token>`",
             ),
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "this needs the admin role"),
+            ServiceError::WebhookRefused(reason) => Self::new(StatusCode::UNAUTHORIZED, "invalid_signature", reason),
             ServiceError::Store(StoreError::Conflict(_)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "the change conflicts with another one; try again")
             }

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, notifier, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, notifier, system, tickets, webhooks};
 
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,7 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts/{id}", get(contacts::get_contact).patch(contacts::patch_contact))
         .route("/api/v1/contacts/{id}/merge", post(contacts::merge_contacts))
         .route("/api/v1/notifier", get(notifier::get_notifier))
+        .route("/api/v1/dead-letters", get(dead_letters::list_dead_letters))
+        .route("/api/v1/dead-letters/{id}/replay", post(dead_letters::replay_dead_letter))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
+        .route("/webhooks/{kind}/{account_id}", get(webhooks::receive).post(webhooks::receive))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_id))

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{accounts, contacts, notifier, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, notifier, system, tickets, webhooks};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -18,14 +18,15 @@ use crate::handlers::{accounts, contacts, notifier, system, tickets, webhooks};
         tickets::list_messages, tickets::create_message, tickets::list_events,
         contacts::list_contacts, contacts::get_contact, contacts::patch_contact, contacts::merge_contacts,
         notifier::get_notifier,
-        webhooks::receive_api,
+        webhooks::receive_api, webhooks::receive,
+        dead_letters::list_dead_letters, dead_letters::replay_dead_letter,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
         dto::TicketPatchIn, dto::TagChanges, dto::MessageIn, dto::MessageOut, dto::MessageList, dto::EventOut,
         dto::EventList, dto::NewTicketIn, dto::NewTicketOut, dto::ContactOut, dto::ContactList, dto::ContactPatchIn,
         dto::MergeIn, dto::IdentityOut, dto::ReplyWindowOut, dto::AttachmentIo, dto::AuthorOut,
-        webhooks::IngestReport,
+        webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -21,6 +21,9 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("this needs the admin role")]
     Forbidden,
+    /// A platform webhook failed authentication; nothing was stored.
+    #[error("{0}")]
+    WebhookRefused(String),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use switchboard_domain::routing::{self, ConversationState, Route};
 use switchboard_domain::{
-    AuthorKind, ChannelAccount, Clock, ConversationKind, Direction, EventKind, InboundEvent, InboundItem, Origin, ThreadRef,
-    TicketId, TicketKind, TicketStatus, Visibility, Workspace, WorkspaceId,
+    AuthorKind, ChannelAccount, Clock, ConversationKind, Direction, EventKind, InboundEvent, InboundItem, Origin,
+    ThreadRef, TicketId, TicketKind, TicketStatus, Visibility, Workspace, WorkspaceId,
 };
 use switchboard_store::conversations::NewConversation;
 use switchboard_store::events::Actor;

@@ -4,8 +4,9 @@
 
 use switchboard_domain::{
     AuthorKind, ChannelAccount, ConversationKind, DeliveryStatus, Direction, EventKind, InboundEvent, InboundItem,
-    StatusUpdate, Visibility, Workspace,
+    StatusUpdate, ThreadRef, Visibility, Workspace,
 };
+use switchboard_store::conversations::NewConversation;
 use switchboard_store::events::Actor;
 use switchboard_store::messages::NewMessage;
 use switchboard_store::{Conn, StoreError, contacts, conversations, events, messages, tickets};
@@ -92,14 +93,34 @@ async fn echo(
     if messages::exists(conn, account.id, &item.platform_message_id).await? {
         return Ok(report(&item.platform_message_id, Outcome::Duplicate, None));
     }
-    let located = locate(conn, now, workspace, account, &item.sender, &item.thread, None).await?;
-    let ticket = tickets::latest_in_conversation(conn, located.conversation.id)
-        .await?
-        .filter(|t| t.status.is_live())
-        .map(|t| t.id);
+    // In a public thread the business speaks as itself, not to one customer: no identity is
+    // made for it. In a direct conversation the echo's sender is the customer it went to.
+    let conversation = match &item.thread {
+        ThreadRef::Public { root_id, title } => {
+            match conversations::find(conn, account.id, ConversationKind::Public, root_id).await? {
+                Some(c) => c,
+                None => {
+                    let new = NewConversation {
+                        workspace_id: workspace.id,
+                        channel_account_id: account.id,
+                        kind: ConversationKind::Public,
+                        thread_key: root_id,
+                        contact_id: None,
+                        title: title.as_deref(),
+                    };
+                    conversations::create(conn, &new, now).await?
+                }
+            }
+        }
+        ThreadRef::Direct { .. } => {
+            locate(conn, now, workspace, account, &item.sender, &item.thread, None).await?.conversation
+        }
+    };
+    let ticket =
+        tickets::latest_in_conversation(conn, conversation.id).await?.filter(|t| t.status.is_live()).map(|t| t.id);
     let message = NewMessage {
         workspace_id: workspace.id,
-        conversation_id: located.conversation.id,
+        conversation_id: conversation.id,
         ticket_id: ticket,
         channel_account_id: account.id,
         direction: Direction::Outbound,

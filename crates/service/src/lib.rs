@@ -13,6 +13,7 @@ mod ingest_events;
 pub mod live;
 pub mod notifier;
 pub mod tickets;
+pub mod webhooks;
 
 use std::sync::Arc;
 

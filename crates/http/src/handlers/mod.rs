@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod contacts;
+pub mod dead_letters;
 pub mod notifier;
 pub mod system;
 pub mod tickets;

@@ -6,9 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
-use switchboard_channels::{ChannelError, api};
+use switchboard_channels::{Answer, ChannelError, api};
 use switchboard_domain::{ChannelAccountId, ChannelKind};
 use switchboard_service::ingest::ItemReport;
+use switchboard_service::webhooks::RawDelivery;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -59,4 +60,53 @@ pub async fn receive_api(
     let items = api::parse(&body).map_err(channel_error)?;
     let messages = state.service.ingest(account, items).await?;
     Ok(Json(IngestReport { messages }))
+}
+
+/// Every platform's webhook: `GET` for verification handshakes (Meta, X, WeChat), `POST` for
+/// deliveries. Authenticated by the platform's own mechanism against the account in the URL;
+/// answered the way the platform expects (WeChat `success`, Twilio empty TwiML, 200 elsewhere).
+#[utoipa::path(post, path = "/webhooks/{kind}/{account_id}", tag = "webhooks",
+    params(("kind" = String, Path, description = "whatsapp, messenger, instagram, x, line, wechat, telegram, twilio, dialpad, justcall, shopee, lazada"),
+           ("account_id" = Uuid, Path)),
+    request_body(content = String, description = "the platform's payload, signed as the platform signs it"),
+    responses((status = 200, description = "accepted (or kept as a dead letter)"), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn receive(
+    State(state): State<AppState>,
+    ApiPath((kind, account_id)): ApiPath<(String, Uuid)>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<axum::response::Response, ApiError> {
+    let kind: ChannelKind = kind.parse().map_err(|_| ApiError::not_found("webhook"))?;
+    if matches!(kind, ChannelKind::Api | ChannelKind::Email | ChannelKind::Widget) {
+        return Err(ApiError::not_found("webhook"));
+    }
+    let query = uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or(uri.path());
+    let delivery = RawDelivery {
+        method: method.as_str().to_owned(),
+        // Platforms that sign the URL (Twilio) sign the address they called: ours, as public.
+        url: format!("{}{path_and_query}", state.public_url.trim_end_matches('/')),
+        query,
+        headers: headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect(),
+        body: body.to_vec(),
+    };
+    let answer = state.service.receive_webhook(kind, ChannelAccountId(account_id), delivery).await?;
+    Ok(answer_response(answer))
+}
+
+fn answer_response(answer: Answer) -> axum::response::Response {
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::IntoResponse;
+    match answer {
+        Answer::Empty => StatusCode::OK.into_response(),
+        Answer::Text(text) => ([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
+        Answer::Xml(xml) => ([(CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response(),
+        Answer::Json(value) => Json(value).into_response(),
+    }
 }
