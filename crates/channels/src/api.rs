@@ -160,6 +160,20 @@ mod tests {
         assert_eq!(items[1].sent_at.unwrap().unix_timestamp(), 1_790_000_000);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn arbitrary_message_shapes_never_panic(id in ".{0,300}", from in ".{0,300}", text in proptest::option::of(".{0,50}"),
+                                                  ts in proptest::prelude::any::<i64>()) {
+            let body = serde_json::json!({"messages": [{"id": id, "from": {"id": from}, "text": text, "timestamp": ts}]});
+            let _ = parse(body.to_string().as_bytes());
+        }
+    }
+
     #[test]
     fn malformed_bodies_say_what_is_wrong() {
         for (body, needle) in [
