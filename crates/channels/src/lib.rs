@@ -15,6 +15,7 @@ pub mod line;
 pub mod messenger;
 pub mod meta;
 pub mod shopee;
+pub mod send;
 pub mod signature;
 pub mod simulate;
 pub mod telegram;
@@ -41,6 +42,7 @@ pub enum ChannelError {
 }
 
 use switchboard_domain::ChannelKind;
+pub use send::{OutboundMessage, SendOutcome, TemplateSend, Target, default_api_base, http_client};
 
 /// Verifies and parses one webhook call of a platform of `kind`. `None` for kinds that have no
 /// platform webhook here (the generic `api` webhook, e-mail and the widget have their own entry points).

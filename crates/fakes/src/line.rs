@@ -1,0 +1,9 @@
+//! Fake line send endpoints (being written).
+
+use axum::Router;
+
+use crate::FakeState;
+
+pub fn routes() -> Router<FakeState> {
+    Router::new()
+}
