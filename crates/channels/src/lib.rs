@@ -42,7 +42,7 @@ pub enum ChannelError {
 }
 
 use switchboard_domain::ChannelKind;
-pub use send::{OutboundMessage, SendOutcome, TemplateSend, Target, default_api_base, http_client};
+pub use send::{OutboundMessage, SendOutcome, TemplateSend, Target, default_api_base, http_client, http_client_with_timeout};
 
 /// Verifies and parses one webhook call of a platform of `kind`. `None` for kinds that have no
 /// platform webhook here (the generic `api` webhook, e-mail and the widget have their own entry points).

@@ -123,10 +123,15 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The HTTP client every outbound call uses: rustls with the ring provider, with timeouts.
 pub fn http_client() -> reqwest::Client {
+    http_client_with_timeout(SEND_TIMEOUT)
+}
+
+/// As [`http_client`], giving up on a call after `timeout`.
+pub fn http_client_with_timeout(timeout: Duration) -> reqwest::Client {
     // Installing twice is harmless: the second attempt reports the first provider and is ignored.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .timeout(SEND_TIMEOUT)
+        .timeout(timeout)
         .connect_timeout(Duration::from_secs(5))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())

@@ -15,6 +15,7 @@ pub mod model;
 pub mod reply_rules;
 pub mod routing;
 pub mod tag;
+pub mod template;
 pub mod ticket;
 
 pub use channel::{ChannelKind, ConversationKind};

@@ -308,6 +308,7 @@ async fn ingest_item(
         platform_message_id: Some(item.platform_message_id.clone()),
         delivery_status: None,
         private_reply_to: None,
+        reply_to: None,
         sent_at: item.sent_at,
     };
     messages::insert(conn, &message, now).await?;

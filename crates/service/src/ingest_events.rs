@@ -133,6 +133,7 @@ async fn echo(
         platform_message_id: Some(item.platform_message_id.clone()),
         delivery_status: Some(DeliveryStatus::Sent),
         private_reply_to: None,
+        reply_to: None,
         sent_at: item.sent_at,
     };
     messages::insert(conn, &message, now).await?;

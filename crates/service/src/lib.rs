@@ -32,6 +32,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     ingestor: ingest::Ingestor,
     live: live::LiveBus,
+    /// Woken when a message is queued, so the delivery worker sends it at once.
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -39,7 +41,7 @@ impl Service {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         let live = live::LiveBus::new();
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
-        Self { db, clock, ingestor, live }
+        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()) }
     }
 
     pub fn db(&self) -> &Db {
@@ -52,6 +54,11 @@ impl Service {
 
     pub fn live(&self) -> &live::LiveBus {
         &self.live
+    }
+
+    /// What the delivery worker waits on between polls.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_signal.clone()
     }
 
     async fn begin(&self) -> ServiceResult<Tx> {

@@ -292,6 +292,9 @@ impl Service {
         tickets::touch(&mut conn, id, now, None).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
         tx.commit().await?;
+        if !note {
+            self.outbox_signal.notify_one();
+        }
         self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
         Ok(message)
     }
@@ -401,6 +404,7 @@ impl Service {
         let view = self.view(&mut conn, ticket).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
         tx.commit().await?;
+        self.outbox_signal.notify_one();
         self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketCreated, ticket_id });
         Ok((view, message))
     }
@@ -443,6 +447,7 @@ async fn write_agent_message(
             platform_message_id: None,
             delivery_status: (!note).then_some(DeliveryStatus::Queued),
             private_reply_to: None,
+            reply_to: None,
             sent_at: None,
         },
         now,

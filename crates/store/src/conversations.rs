@@ -155,3 +155,15 @@ pub async fn reply_token(conn: &mut Conn<'_>, id: ConversationId, now: OffsetDat
     });
     Ok(token.flatten())
 }
+
+/// Forgets the conversation's reply token once used: it is good for one message.
+pub async fn clear_reply_token(conn: &mut Conn<'_>, id: ConversationId) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE conversations SET reply_token = NULL, reply_token_expires_at = NULL WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}

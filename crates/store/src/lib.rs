@@ -22,6 +22,7 @@ pub mod messages;
 mod migrate;
 pub mod outbox;
 mod params;
+pub mod templates;
 pub mod tickets;
 mod time_codec;
 pub mod workspaces;

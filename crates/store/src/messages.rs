@@ -26,6 +26,8 @@ pub struct NewMessage {
     pub platform_message_id: Option<String>,
     pub delivery_status: Option<DeliveryStatus>,
     pub private_reply_to: Option<MessageId>,
+    /// For an outbound public reply: the platform id of the comment or tweet it answers.
+    pub reply_to: Option<String>,
     /// When the platform says it was sent (inbound).
     pub sent_at: Option<OffsetDateTime>,
 }
@@ -45,8 +47,8 @@ pub async fn insert(conn: &mut Conn<'_>, new: &NewMessage, now: OffsetDateTime) 
         sqlx::query(
             "INSERT INTO messages (id, workspace_id, conversation_id, ticket_id, channel_account_id, direction, \
              visibility, author_kind, author_id, body, attachments, template, platform_message_id, delivery_status, \
-             private_reply_to, sent_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             private_reply_to, sent_at, created_at, reply_to) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(id)
         .bind(new.workspace_id.0)
@@ -352,4 +354,72 @@ pub async fn set_removed(conn: &mut Conn<'_>, id: MessageId, at: OffsetDateTime)
             .rows_affected()
     });
     Ok(())
+}
+
+/// Records that the platform accepted an outbound message, with the id its receipts will name.
+pub async fn set_sent(conn: &mut Conn<'_>, id: MessageId, platform_message_id: Option<&str>) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE messages SET delivery_status = CASE WHEN delivery_status = 'queued' THEN 'sent' ELSE delivery_status END, \
+             platform_message_id = COALESCE($1, platform_message_id) WHERE id = $2",
+        )
+        .bind(platform_message_id)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// What the outbox worker needs of a message to send it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Outgoing {
+    pub ticket_id: Option<Uuid>,
+    pub conversation_id: Uuid,
+    pub body: Option<String>,
+    pub attachments: String,
+    pub template: Option<String>,
+    pub reply_to: Option<String>,
+    pub private_reply_to: Option<Uuid>,
+    pub delivery_status: Option<String>,
+}
+
+pub async fn outgoing(conn: &mut Conn<'_>, id: MessageId) -> Result<Option<Outgoing>> {
+    let row: Option<Outgoing> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT ticket_id, conversation_id, body, attachments, template, reply_to, private_reply_to, delivery_status \
+             FROM messages WHERE id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    Ok(row)
+}
+
+/// The platform id of a message (the comment a private reply answers, say).
+pub async fn platform_id(conn: &mut Conn<'_>, id: MessageId) -> Result<Option<String>> {
+    let found: Option<Option<String>> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT platform_message_id FROM messages WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(found.flatten())
+}
+
+/// The platform id of the latest inbound message of a ticket: what a public reply answers when
+/// the agent did not pick a comment.
+pub async fn latest_inbound_platform_id(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Option<String>> {
+    let found: Option<Option<String>> = with_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT platform_message_id FROM messages WHERE ticket_id = $1 AND direction = 'inbound' \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(ticket.0)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    Ok(found.flatten())
 }

@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_inbound_channels.sql"),
         postgres: include_str!("../migrations/postgres/0002_inbound_channels.sql"),
     },
+    Migration {
+        version: 3,
+        name: "outbound",
+        sqlite: include_str!("../migrations/sqlite/0003_outbound.sql"),
+        postgres: include_str!("../migrations/postgres/0003_outbound.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -42,3 +42,106 @@ pub async fn pending_count(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Resul
     });
     Ok(n)
 }
+
+/// A row of the outbox, as the delivery worker sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub workspace_id: WorkspaceId,
+    pub message_id: MessageId,
+    pub channel_account_id: ChannelAccountId,
+    pub attempts: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    workspace_id: Uuid,
+    message_id: Uuid,
+    channel_account_id: Uuid,
+    attempts: i64,
+}
+
+impl From<Row> for OutboxRow {
+    fn from(r: Row) -> Self {
+        OutboxRow {
+            id: r.id,
+            workspace_id: r.workspace_id.into(),
+            message_id: r.message_id.into(),
+            channel_account_id: r.channel_account_id.into(),
+            attempts: r.attempts,
+        }
+    }
+}
+
+/// Claims up to `limit` rows that are due: they become `sending` under `worker`'s name. On
+/// Postgres, rows another node is claiming are skipped (`SKIP LOCKED`), so nodes never share one.
+pub async fn claim_due(conn: &mut Conn<'_>, now: OffsetDateTime, worker: &str, limit: i64) -> Result<Vec<OutboxRow>> {
+    let lock = match conn.backend() {
+        crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        crate::Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', claimed_at = $1, claimed_by = $2 WHERE id IN \
+         (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+          ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+         RETURNING id, workspace_id, message_id, channel_account_id, attempts"
+    );
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).bind(worker).bind(limit).fetch_all(&mut *c).await?
+    });
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Rows claimed before `cutoff` and never finished: their node stopped while sending them.
+pub async fn stale_claims(conn: &mut Conn<'_>, cutoff: OffsetDateTime) -> Result<Vec<OutboxRow>> {
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, workspace_id, message_id, channel_account_id, attempts FROM outbox \
+             WHERE status = 'sending' AND claimed_at < $1 ORDER BY claimed_at",
+        )
+        .bind(to_millis(cutoff))
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The row's send is over: `status` is `sent` or `failed`.
+pub async fn finish(conn: &mut Conn<'_>, id: Uuid, status: &str, attempts: i64, error: Option<&str>) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE outbox SET status = $1, attempts = $2, last_error = $3 WHERE id = $4")
+            .bind(status)
+            .bind(attempts)
+            .bind(error)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// Puts the row back in the queue, due at `next_attempt_at`.
+pub async fn retry_at(
+    conn: &mut Conn<'_>,
+    id: Uuid,
+    attempts: i64,
+    next_attempt_at: OffsetDateTime,
+    error: &str,
+) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE outbox SET status = 'pending', attempts = $1, next_attempt_at = $2, last_error = $3, \
+             claimed_at = NULL, claimed_by = NULL WHERE id = $4",
+        )
+        .bind(attempts)
+        .bind(to_millis(next_attempt_at))
+        .bind(error)
+        .bind(id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}

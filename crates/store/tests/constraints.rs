@@ -110,6 +110,7 @@ async fn one_message_per_account_and_platform_id_and_one_live_ticket_per_convers
         platform_message_id: Some("wamid.1".into()),
         delivery_status: None,
         private_reply_to: None,
+        reply_to: None,
         sent_at: None,
     };
     messages::insert(&mut tx.conn(), &message, epoch()).await.unwrap();
