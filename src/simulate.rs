@@ -48,7 +48,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     if options.rate <= 0.0 {
         bail!("--rate must be above 0");
     }
-    let client = reqwest::Client::new();
+    let client = switchboard_channels::http_client();
     let base = options.url.trim_end_matches('/').to_owned();
     let lines = lines(&client, &base, &options).await?;
     let run_id = time::OffsetDateTime::now_utc().unix_timestamp() % 1_000_000;

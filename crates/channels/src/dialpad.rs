@@ -13,6 +13,8 @@
 //! `outbound` (sent from the Dialpad app, or our own send coming back) → [`InboundEvent::Echo`], plus an
 //! [`InboundEvent::Status`] when the event names a delivery result we recognise. The text is only present
 //! when the key has the `message_content_export` scope; without it the message is stored with no body.
+//!
+//! Sending (`POST /api/v2/sms` with the `api_key`) lives in [`outbound`]; [`send`] is its entry point.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
@@ -28,6 +30,9 @@ use time::OffsetDateTime;
 
 use crate::ChannelError;
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
+
+pub mod outbound;
+pub use outbound::send;
 
 fn unauthenticated(reason: &str) -> ChannelError {
     ChannelError::Unauthenticated(reason.to_owned())

@@ -20,7 +20,9 @@ use switchboard_domain::{ChannelKind, InboundEvent, InboundItem, InboundSender, 
 use time::OffsetDateTime;
 
 use crate::ChannelError;
+use crate::meta::graph::{self, Messaging};
 use crate::meta::{self, Entry, Lines, opt_id, read, text, time};
+use crate::send::{OutboundMessage, SendOutcome};
 use crate::webhook::{Answer, Parsed, Secrets, WebhookRequest};
 
 /// Verifies and parses one webhook call (see [`meta::handle`]).
@@ -31,6 +33,20 @@ pub fn handle(req: &WebhookRequest<'_>, secrets: &Secrets) -> Result<Parsed, Cha
 /// What to answer for an authenticated body we could not parse: Meta's usual 200.
 pub fn ack() -> Answer {
     meta::ack()
+}
+
+/// Sends one outbound message from the Instagram account `msg.business_id` (see [`meta::graph`]):
+///
+/// - a DM to an IGSID: `POST {base}/{ig-account-id}/messages` with `messaging_type: RESPONSE`, or
+///   `MESSAGE_TAG` with `tag: HUMAN_AGENT` between 24 hours and 7 days; the text and each
+///   attachment (by URL) are one message each;
+/// - the one private reply to a comment: `recipient: {comment_id}`, text or one attachment;
+/// - a public reply under a comment: `POST {base}/{comment-id}/replies` with `message` (text only).
+///
+/// Errors are Graph errors: code 10 (subcodes 2534022, 2018278: outside the window), 551,
+/// 10900 and 190 are permanent; 4, 32 and 613 are rate limits and transient.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    graph::send_messaging(http, msg, Messaging::Instagram).await
 }
 
 /// The `external_id` given to the author of a mention: the webhook does not say who it is.

@@ -14,6 +14,9 @@
 //! What becomes what: an SMS event with direction `Incoming` → [`InboundEvent::Message`] keyed by `data.id`, sender =
 //! the contact's number in E.164; `Outgoing` (sent from the JustCall app) → [`InboundEvent::Echo`]. Other event
 //! types (calls, WhatsApp, contacts) and SMS status updates, whose fields are not documented, are skipped.
+//!
+//! Sending (`POST /v2.1/texts/new` with the `api_key` and `api_secret`) lives in [`outbound`]; [`send`] is its
+//! entry point.
 
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -25,6 +28,9 @@ use time::{PrimitiveDateTime, UtcOffset};
 
 use crate::ChannelError;
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
+
+pub mod outbound;
+pub use outbound::send;
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "x-justcall-signature";

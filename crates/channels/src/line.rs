@@ -21,12 +21,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, InboundSender, ThreadRef};
 use time::{Duration, OffsetDateTime};
 
 use crate::ChannelError;
+use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
 
 /// The header that carries LINE's signature.
@@ -328,6 +329,205 @@ pub fn parse(body: &[u8]) -> Result<(Option<String>, Vec<InboundEvent>), Channel
         }
     }
     Ok((non_empty(callback.destination), out))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The most message objects one reply or push may carry.
+pub const MAX_MESSAGES: usize = 5;
+
+/// Sends one outbound message: through the reply API while the conversation's reply token is still good (free,
+/// single use, about a minute), else as a push (counts towards the monthly quota) to the user, group or room.
+///
+/// A reply token LINE refuses ("Invalid reply token": used or expired) is not worth retrying, so the same call
+/// falls back to a push. Pushes carry `X-Line-Retry-Key` (the idempotency key as a UUID), which makes a retry of
+/// an accepted push answer 409 instead of sending twice; that 409 counts as accepted.
+///
+/// The body is a text message; image attachments go as image messages by URL (LINE shows the same URL as
+/// preview). LINE takes other media only with a preview or duration we do not have, and media ids only by URL.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    let Ok(token) = secret(msg.secrets, "channel_access_token") else {
+        return SendOutcome::permanent("missing_secret", "the LINE line has no channel_access_token secret");
+    };
+    let to = match msg.target {
+        Target::Direct { recipient } => recipient,
+        Target::Group { chat } => chat,
+        Target::PublicReply { .. } => {
+            return SendOutcome::permanent("unsupported", "LINE has no public replies: answer in the chat");
+        }
+        Target::PrivateReply { .. } => {
+            return SendOutcome::permanent("unsupported", "LINE has no private replies to comments");
+        }
+    };
+    if to.trim().is_empty() {
+        return SendOutcome::permanent("invalid_recipient", "the LINE user, group or room id is empty");
+    }
+    if msg.template.is_some() {
+        return SendOutcome::permanent("unsupported", "LINE has no message templates (they are WhatsApp's)");
+    }
+    let messages = match outbound_messages(msg) {
+        Ok(messages) => messages,
+        Err(outcome) => return outcome,
+    };
+    let base = msg.api_base_url.trim_end_matches('/');
+    if let Some(reply_token) = msg.reply_token.map(str::trim).filter(|t| !t.is_empty()) {
+        let body = serde_json::json!({ "replyToken": reply_token, "messages": messages });
+        let request = http.post(format!("{base}/v2/bot/message/reply")).bearer_auth(token).json(&body);
+        match call(request).await {
+            Ok(answer) if answer.refuses_reply_token() => {} // too late or used: push instead
+            Ok(answer) => return answer.outcome(false),
+            Err(outcome) => return outcome,
+        }
+    }
+    let body = serde_json::json!({ "to": to, "messages": messages, "notificationDisabled": false });
+    let request = http
+        .post(format!("{base}/v2/bot/message/push"))
+        .bearer_auth(token)
+        .header("X-Line-Retry-Key", retry_key(msg.idempotency_key))
+        .json(&body);
+    match call(request).await {
+        Ok(answer) => answer.outcome(true),
+        Err(outcome) => outcome,
+    }
+}
+
+/// The message objects for the body and attachments, in that order.
+fn outbound_messages(msg: &OutboundMessage<'_>) -> Result<Vec<serde_json::Value>, SendOutcome> {
+    let mut messages = Vec::new();
+    if let Some(text) = msg.body.filter(|b| !b.trim().is_empty()) {
+        messages.push(serde_json::json!({ "type": "text", "text": text }));
+    }
+    for attachment in msg.attachments {
+        let url = attachment.url.as_deref().filter(|u| !u.trim().is_empty());
+        match (attachment.kind.as_str(), url) {
+            ("image", Some(url)) => messages.push(serde_json::json!({
+                "type": "image", "originalContentUrl": url, "previewImageUrl": url
+            })),
+            ("image", None) => {
+                return Err(SendOutcome::permanent(
+                    "unsupported",
+                    "LINE sends images by HTTPS URL only: this attachment has no URL",
+                ));
+            }
+            (kind, _) => {
+                return Err(SendOutcome::permanent(
+                    "unsupported",
+                    format!("LINE can only send images from here, not a {kind}: share it as a link in the text"),
+                ));
+            }
+        }
+    }
+    if messages.is_empty() {
+        return Err(SendOutcome::permanent("empty_message", "nothing to send: no text and no attachment"));
+    }
+    if messages.len() > MAX_MESSAGES {
+        return Err(SendOutcome::permanent(
+            "unsupported",
+            format!("LINE sends at most {MAX_MESSAGES} messages at once (text and images together)"),
+        ));
+    }
+    Ok(messages)
+}
+
+/// `X-Line-Retry-Key` must be a UUID: the idempotency key itself when it is one (lowercased), else a UUID made
+/// from its SHA-256 (version 8), so that every retry of the same send carries the same key.
+pub fn retry_key(idempotency_key: &str) -> String {
+    let key = idempotency_key.trim();
+    let is_uuid = key.len() == 36
+        && key
+            .char_indices()
+            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() });
+    if is_uuid {
+        return key.to_ascii_lowercase();
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// What LINE answered.
+struct LineAnswer {
+    status: u16,
+    retry_after: Option<String>,
+    accepted_request_id: Option<String>,
+    body: serde_json::Value,
+    text: String,
+}
+
+async fn call(request: reqwest::RequestBuilder) -> Result<LineAnswer, SendOutcome> {
+    let response = request.send().await.map_err(|e| SendOutcome::from_transport(&e.without_url()))?;
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let retry_after = header("retry-after");
+    let accepted_request_id = header("x-line-accepted-request-id").filter(|s| !s.trim().is_empty());
+    let bytes = response.bytes().await.map_err(|e| SendOutcome::from_transport(&e.without_url()))?;
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Ok(LineAnswer {
+        status,
+        retry_after,
+        accepted_request_id,
+        body,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+impl LineAnswer {
+    /// LINE's error text: `message`, then each `details[]` entry as `property: message`.
+    fn message(&self) -> String {
+        let mut text = self.body.get("message").and_then(|m| m.as_str()).unwrap_or_default().trim().to_owned();
+        if text.is_empty() {
+            text = self.text.chars().take(300).collect::<String>().trim().to_owned();
+        }
+        let details: Vec<String> = self
+            .body
+            .get("details")
+            .and_then(|d| d.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                let message = d.get("message").and_then(|m| m.as_str())?;
+                Some(match d.get("property").and_then(|p| p.as_str()) {
+                    Some(property) => format!("{property}: {message}"),
+                    None => message.to_owned(),
+                })
+            })
+            .collect();
+        if !details.is_empty() {
+            text = format!("{text} ({})", details.join("; "));
+        }
+        if text.is_empty() { format!("LINE answered {}", self.status) } else { text }
+    }
+
+    /// "Invalid reply token": the token was used already or is too old.
+    fn refuses_reply_token(&self) -> bool {
+        self.status == 400 && self.message().to_ascii_lowercase().contains("reply token")
+    }
+
+    fn outcome(&self, pushed: bool) -> SendOutcome {
+        match self.status {
+            200..=299 => {
+                let id = self
+                    .body
+                    .pointer("/sentMessages/0/id")
+                    .and_then(|id| id.as_str().map(str::to_owned).or_else(|| id.as_u64().map(|n| n.to_string())));
+                SendOutcome::Accepted { platform_message_id: id }
+            }
+            // The retry key was accepted before: the push went out, its answer got lost.
+            409 if pushed => SendOutcome::Accepted { platform_message_id: self.accepted_request_id.clone() },
+            // The plan's monthly message allowance is used up: retrying within minutes cannot help.
+            429 if self.message().to_ascii_lowercase().contains("monthly limit") => {
+                SendOutcome::permanent("429", self.message())
+            }
+            status => classify_status(status, self.retry_after.as_deref())
+                .unwrap_or_else(|| SendOutcome::permanent(status.to_string(), self.message())),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -712,5 +912,321 @@ mod tests {
             let result = call(TEXT_USER.as_bytes(), &[(SIGNATURE_HEADER.into(), header)], &secrets());
             prop_assert!(matches!(result, Err(ChannelError::Unauthenticated(_))));
         }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Sending, against the fake platform
+    // -----------------------------------------------------------------------------------------------------------
+
+    use crate::send::{OutboundMessage, SendOutcome, Target, http_client};
+    use switchboard_fakes::{FakePlatforms, Fault};
+
+    const PUSH_REQUEST: &str = include_str!("../../../fixtures/channels/line/push_request.json");
+    const REPLY_REQUEST: &str = include_str!("../../../fixtures/channels/line/reply_request.json");
+    const GROUP: &str = "C0123456789abcdef0123456789abcdef";
+    const KEY: &str = "0190f5c4-7e2a-7b3c-9d4e-0123456789ab";
+
+    fn line_secrets(token: &str) -> Secrets {
+        let mut s = Secrets::new();
+        s.insert("channel_secret".into(), SECRET.into());
+        s.insert("channel_access_token".into(), token.into());
+        s
+    }
+
+    fn outbound<'a>(
+        base: &'a str,
+        secrets: &'a Secrets,
+        target: Target<'a>,
+        body: Option<&'a str>,
+    ) -> OutboundMessage<'a> {
+        OutboundMessage {
+            kind: ChannelKind::Line,
+            business_id: BOT,
+            secrets,
+            api_base_url: base,
+            target,
+            body,
+            attachments: &[],
+            template: None,
+            tag: None,
+            reply_token: None,
+            idempotency_key: KEY,
+        }
+    }
+
+    fn image(url: Option<&str>) -> Attachment {
+        Attachment { url: url.map(str::to_owned), ..attachment("image") }
+    }
+
+    async fn fake() -> (FakePlatforms, String) {
+        let fake = FakePlatforms::spawn("127.0.0.1:0").await.unwrap();
+        let base = format!("{}/line", fake.base_url);
+        (fake, base)
+    }
+
+    fn json_of(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn header_of<'a>(recorded: &'a switchboard_fakes::Recorded, name: &str) -> Option<&'a str> {
+        recorded.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn accepted_id(outcome: &SendOutcome) -> &str {
+        match outcome {
+            SendOutcome::Accepted { platform_message_id: Some(id) } => id,
+            other => panic!("not accepted with an id: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_push_to_a_user_is_the_documented_request_with_a_retry_key_and_gives_the_message_id() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token-a");
+        let text = "Hi Aiko, your replacement for order 2210 ships today.";
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some(text))).await;
+        let accepted = fake.state.accepted("line");
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(accepted_id(&outcome), accepted[0].platform_message_id.as_deref().unwrap());
+        assert!(accepted_id(&outcome).starts_with("5800000000"));
+        assert_eq!(accepted[0].path, "/v2/bot/message/push");
+        assert_eq!(json_of(&accepted[0].body), json_of(PUSH_REQUEST), "the push fixture is what we build");
+        assert_eq!(header_of(&accepted[0], "authorization"), Some("Bearer line-token-a"));
+        assert_eq!(header_of(&accepted[0], "x-line-retry-key"), Some(KEY));
+    }
+
+    #[tokio::test]
+    async fn each_line_pushes_with_its_own_channel_access_token() {
+        let (fake, base) = fake().await;
+        let (a, b) = (line_secrets("token-of-line-a"), line_secrets("token-of-line-b"));
+        let to = Target::Direct { recipient: AIKO };
+        let mut first = outbound(&base, &a, to, Some("from a"));
+        first.business_id = "Ubot-a";
+        let mut second = outbound(&base, &b, to, Some("from b"));
+        second.business_id = "Ubot-b";
+        second.idempotency_key = "another-send";
+        assert!(matches!(send(&http_client(), &first).await, SendOutcome::Accepted { .. }));
+        assert!(matches!(send(&http_client(), &second).await, SendOutcome::Accepted { .. }));
+        let accepted = fake.state.accepted("line");
+        assert_eq!(header_of(&accepted[0], "authorization"), Some("Bearer token-of-line-a"));
+        assert_eq!(header_of(&accepted[1], "authorization"), Some("Bearer token-of-line-b"));
+    }
+
+    #[tokio::test]
+    async fn a_fresh_reply_token_goes_through_the_reply_api_as_the_fixture_shows() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let text = "Hello Aiko, we received your request #2210. An agent will answer shortly.";
+        let mut msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some(text));
+        msg.reply_token = Some("TESTreplytoken0000000000000001");
+        let outcome = send(&http_client(), &msg).await;
+        accepted_id(&outcome);
+        let accepted = fake.state.accepted("line");
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(accepted[0].path, "/v2/bot/message/reply");
+        assert_eq!(json_of(&accepted[0].body), json_of(REPLY_REQUEST));
+        assert_eq!(header_of(&accepted[0], "x-line-retry-key"), None, "replies have no retry key");
+    }
+
+    #[tokio::test]
+    async fn an_expired_reply_token_falls_back_to_a_push_in_the_same_send() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let mut msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("Thanks for waiting"));
+        msg.reply_token = Some("TESTexpiredtoken");
+        let outcome = send(&http_client(), &msg).await;
+        accepted_id(&outcome);
+        let requests = fake.state.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!((requests[0].path.as_str(), requests[0].accepted), ("/v2/bot/message/reply", false));
+        assert_eq!((requests[1].path.as_str(), requests[1].accepted), ("/v2/bot/message/push", true));
+        assert_eq!(json_of(&requests[1].body)["to"], AIKO);
+    }
+
+    #[tokio::test]
+    async fn a_reply_token_used_once_already_falls_back_to_a_push() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let mut msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("one"));
+        msg.reply_token = Some("TESTreplytoken-once");
+        accepted_id(&send(&http_client(), &msg).await);
+        msg.body = Some("two");
+        msg.idempotency_key = "second-send";
+        accepted_id(&send(&http_client(), &msg).await);
+        let paths: Vec<String> = fake.state.accepted("line").into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["/v2/bot/message/reply", "/v2/bot/message/push"]);
+    }
+
+    #[tokio::test]
+    async fn a_reply_refused_for_another_reason_is_not_pushed() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let mut msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("hi"));
+        msg.reply_token = Some("TESTreplytoken-fresh");
+        fake.state.fail_next("line", Fault::Permanent("403".into()), 1);
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Permanent { code, .. } if code == "403"));
+        assert_eq!(fake.state.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retried_push_the_platform_already_accepted_counts_as_accepted_without_a_second_message() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("only once"));
+        accepted_id(&send(&http_client(), &msg).await);
+        let again = send(&http_client(), &msg).await;
+        assert!(accepted_id(&again).starts_with("fake-line-request-"), "the first request's id: {again:?}");
+        assert_eq!(fake.state.accepted("line").len(), 1);
+        assert_eq!(fake.state.requests().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_group_target_pushes_to_the_group_id() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, Target::Group { chat: GROUP }, Some("Hi all"))).await;
+        accepted_id(&outcome);
+        let body = json_of(&fake.state.accepted("line")[0].body);
+        assert_eq!(body["to"], GROUP);
+    }
+
+    #[tokio::test]
+    async fn an_image_is_sent_after_the_text_with_its_url_as_original_and_preview() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let attachments = [image(Some("https://cdn.test/label.png"))];
+        let mut msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("Here is your label"));
+        msg.attachments = &attachments;
+        accepted_id(&send(&http_client(), &msg).await);
+        let body = json_of(&fake.state.accepted("line")[0].body);
+        assert_eq!(
+            body["messages"],
+            serde_json::json!([
+                {"type": "text", "text": "Here is your label"},
+                {"type": "image", "originalContentUrl": "https://cdn.test/label.png",
+                 "previewImageUrl": "https://cdn.test/label.png"}
+            ])
+        );
+        // An image alone is a message too.
+        msg.body = None;
+        msg.idempotency_key = "image-only";
+        accepted_id(&send(&http_client(), &msg).await);
+    }
+
+    #[tokio::test]
+    async fn what_line_cannot_send_is_refused_before_calling() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let to = Target::Direct { recipient: AIKO };
+        let video = [Attachment { url: Some("https://cdn.test/v.mp4".into()), ..attachment("video") }];
+        let by_id = [Attachment { media_id: Some("500000000000000002".into()), ..image(None) }];
+        let six = vec![image(Some("https://cdn.test/i.png")); 6];
+        for attachments in [&video[..], &by_id[..], &six[..]] {
+            let mut msg = outbound(&base, &secrets, to, Some("see attached"));
+            msg.attachments = attachments;
+            let outcome = send(&http_client(), &msg).await;
+            assert!(matches!(&outcome, SendOutcome::Permanent { code, .. } if code == "unsupported"), "{outcome:?}");
+        }
+        for target in [Target::PublicReply { reply_to: "1" }, Target::PrivateReply { comment: "1" }] {
+            let outcome = send(&http_client(), &outbound(&base, &secrets, target, Some("hi"))).await;
+            assert!(matches!(&outcome, SendOutcome::Permanent { code, .. } if code == "unsupported"), "{outcome:?}");
+        }
+        let parameters = ["x".to_owned()];
+        let mut templated = outbound(&base, &secrets, to, None);
+        templated.template = Some(crate::send::TemplateSend { name: "t", language: "en", parameters: &parameters });
+        assert!(
+            matches!(send(&http_client(), &templated).await, SendOutcome::Permanent { code, .. } if code == "unsupported")
+        );
+        let empty = send(&http_client(), &outbound(&base, &secrets, to, Some("  "))).await;
+        assert!(matches!(empty, SendOutcome::Permanent { code, .. } if code == "empty_message"));
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_line_without_a_channel_access_token_reports_the_missing_secret() {
+        let (fake, base) = fake().await;
+        let mut secrets = line_secrets("x");
+        secrets.remove("channel_access_token");
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("hi"))).await;
+        assert!(matches!(outcome, SendOutcome::Permanent { code, .. } if code == "missing_secret"));
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_channel_access_token_is_a_permanent_401() {
+        let (_fake, base) = fake().await;
+        let secrets = line_secrets("invalid-token");
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("hi"))).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Permanent { code, message } if code == "401" && message.contains("access token")),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn platform_errors_are_permanent_with_the_http_status_and_lines_message() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("hi"));
+        for code in ["400", "403"] {
+            fake.state.fail_next("line", Fault::Permanent(code.into()), 1);
+            let outcome = send(&http_client(), &msg).await;
+            assert!(
+                matches!(&outcome, SendOutcome::Permanent { code: c, message } if c == code && !message.is_empty()),
+                "{outcome:?}"
+            );
+        }
+        fake.state.fail_next("line", Fault::Permanent("400".into()), 1);
+        let SendOutcome::Permanent { message, .. } = send(&http_client(), &msg).await else { panic!() };
+        assert!(message.contains("to:"), "details name the property: {message}");
+    }
+
+    #[tokio::test]
+    async fn the_monthly_push_limit_is_permanent_but_other_rate_limits_and_server_errors_are_transient() {
+        let (fake, base) = fake().await;
+        let secrets = line_secrets("line-token");
+        let msg = outbound(&base, &secrets, Target::Direct { recipient: AIKO }, Some("hi"));
+        fake.state.fail_next("line", Fault::Permanent("429".into()), 1);
+        let outcome = send(&http_client(), &msg).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Permanent { code, message } if code == "429" && message.contains("monthly"))
+        );
+        fake.state.fail_next("line", Fault::RateLimited, 1);
+        let outcome = send(&http_client(), &msg).await;
+        assert_eq!(
+            outcome,
+            SendOutcome::Transient {
+                reason: "the platform asked us to slow down (429)".into(),
+                retry_after: Some(std::time::Duration::from_secs(1)),
+            }
+        );
+        fake.state.fail_next("line", Fault::ServerError, 1);
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Transient { .. }));
+        // Nothing was accepted, so the retry key is still free.
+        accepted_id(&send(&http_client(), &msg).await);
+    }
+
+    #[tokio::test]
+    async fn a_platform_that_does_not_answer_is_transient() {
+        let secrets = line_secrets("line-token");
+        // Nothing listens on port 9 of localhost.
+        let msg = outbound("http://127.0.0.1:9/line", &secrets, Target::Direct { recipient: AIKO }, Some("hi"));
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Transient { .. }));
+    }
+
+    #[test]
+    fn a_uuid_idempotency_key_is_the_retry_key_and_any_other_key_becomes_a_stable_uuid() {
+        assert_eq!(retry_key(KEY), KEY);
+        assert_eq!(retry_key("0190F5C4-7E2A-7B3C-9D4E-0123456789AB"), KEY);
+        let made = retry_key("outbox-42");
+        assert_eq!(made, retry_key("outbox-42"));
+        assert_ne!(made, retry_key("outbox-43"));
+        assert_eq!(made.len(), 36);
+        assert_eq!(&made[14..15], "8");
+        assert!(made.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
     }
 }

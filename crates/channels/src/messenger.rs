@@ -17,7 +17,9 @@ use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, Inb
 use time::OffsetDateTime;
 
 use crate::ChannelError;
+use crate::meta::graph::{self, Messaging};
 use crate::meta::{self, Entry, Lines, opt_id, read, text, time};
+use crate::send::{OutboundMessage, SendOutcome};
 use crate::webhook::{Answer, Parsed, Secrets, WebhookRequest};
 
 /// Verifies and parses one webhook call (see [`meta::handle`]).
@@ -28,6 +30,22 @@ pub fn handle(req: &WebhookRequest<'_>, secrets: &Secrets) -> Result<Parsed, Cha
 /// What to answer for an authenticated body we could not parse: Meta's usual 200.
 pub fn ack() -> Answer {
     meta::ack()
+}
+
+/// Sends one outbound message from the Page `msg.business_id` (see [`meta::graph`]):
+///
+/// - to a customer's PSID: `POST {base}/{page-id}/messages` with `messaging_type: RESPONSE`, or
+///   `MESSAGE_TAG` with `tag: HUMAN_AGENT` when the reply rules ask for it; the text and each
+///   attachment (by URL, `{type: image|video|audio|file, payload: {url}}`) are one message each;
+/// - the one private reply to a comment: `recipient: {comment_id}`, text or one attachment;
+/// - a public reply under a comment or post: `POST {base}/{comment-id}/comments` with the form
+///   parameter `message` (text only: attachments are refused).
+///
+/// Errors are Graph errors: code 10 (subcode 2018278, outside the window), 551 (person
+/// unavailable), 10900 (private reply already sent), 190 (token) are permanent; 4, 32 and 613
+/// are rate limits and transient.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    graph::send_messaging(http, msg, Messaging::Messenger).await
 }
 
 /// Reads one `entry[]` item of a `page` delivery into `lines`, as the events of that Page.

@@ -16,6 +16,9 @@
 //! Messenger and Instagram DMs share the Messenger Platform's event shape (`entry[].messaging[]`),
 //! so their parser lives here; each product's own parts (WhatsApp changes, the Page feed,
 //! Instagram comments and mentions) live in its module.
+//!
+//! Sending goes through the Graph API for all three: [`graph`] calls it and classifies its
+//! answers, and holds the Send API that Messenger and Instagram share.
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -31,6 +34,8 @@ use time::macros::format_description;
 use crate::signature::verify_hmac_sha256_hex;
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
 use crate::{ChannelError, instagram, messenger, whatsapp};
+
+pub mod graph;
 
 /// The header that carries the signature (lowercase, as [`WebhookRequest::header`] expects).
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";

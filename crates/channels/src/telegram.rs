@@ -24,6 +24,7 @@ use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, Inb
 use time::OffsetDateTime;
 
 use crate::ChannelError;
+use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
 use crate::webhook::{Answer, Method, Parsed, Secrets, WebhookRequest, secret};
 
 /// The header that carries the webhook's secret token.
@@ -378,6 +379,130 @@ pub fn parse(body: &[u8]) -> Result<Vec<InboundEvent>, ChannelError> {
         }
     }
     Ok(events)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Sends one outbound message to a private chat (the user's id) or a group chat, as the bot of `bot_token`.
+///
+/// Text goes with `sendMessage` (no `parse_mode`, so agent text is never read as markup). One attachment goes
+/// with `sendPhoto` (images) or `sendDocument` (anything else), by URL or by a Telegram `file_id` kept as the
+/// attachment's media id, with the text as its caption. The id reported is `"{chat_id}:{message_id}"`, the key
+/// the inbound parser gives messages. Telegram has no public replies or comment threads.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    let Ok(token) = secret(msg.secrets, "bot_token") else {
+        return SendOutcome::permanent("missing_secret", "the Telegram line has no bot_token secret");
+    };
+    let chat = match msg.target {
+        Target::Direct { recipient } => recipient,
+        Target::Group { chat } => chat,
+        Target::PublicReply { .. } => {
+            return SendOutcome::permanent("unsupported", "Telegram has no public replies: answer in the chat");
+        }
+        Target::PrivateReply { .. } => {
+            return SendOutcome::permanent("unsupported", "Telegram has no private replies to comments");
+        }
+    };
+    let chat = chat.trim();
+    if chat.is_empty() {
+        return SendOutcome::permanent("invalid_recipient", "the Telegram chat id is empty");
+    }
+    if msg.template.is_some() {
+        return SendOutcome::permanent("unsupported", "Telegram has no message templates (they are WhatsApp's)");
+    }
+    // Chat ids are numbers (negative for groups); `@channelusername` is the only other form.
+    let chat_id = chat.parse::<i64>().map_or_else(|_| serde_json::Value::from(chat), serde_json::Value::from);
+    let text = msg.body.filter(|b| !b.trim().is_empty());
+    let (method, payload) = match msg.attachments {
+        [] => match text {
+            Some(text) => ("sendMessage", serde_json::json!({ "chat_id": chat_id, "text": text })),
+            None => return SendOutcome::permanent("empty_message", "nothing to send: no text and no attachment"),
+        },
+        [attachment] => {
+            let Some(file) = [&attachment.url, &attachment.media_id]
+                .into_iter()
+                .find_map(|f| f.as_deref().map(str::trim).filter(|f| !f.is_empty()))
+            else {
+                return SendOutcome::permanent(
+                    "unsupported",
+                    "the attachment has neither a URL nor a Telegram file id",
+                );
+            };
+            let (method, field) =
+                if attachment.kind == "image" { ("sendPhoto", "photo") } else { ("sendDocument", "document") };
+            let mut payload = serde_json::json!({ "chat_id": chat_id, field: file });
+            if let Some(text) = text {
+                payload["caption"] = text.into();
+            }
+            (method, payload)
+        }
+        _ => {
+            return SendOutcome::permanent(
+                "unsupported",
+                "Telegram sends one attachment per message: send the others separately",
+            );
+        }
+    };
+    let url = format!("{}/bot{token}/{method}", msg.api_base_url.trim_end_matches('/'));
+    // The token is part of the URL: errors are reported without it.
+    let response = match http.post(url).json(&payload).send().await {
+        Ok(response) => response,
+        Err(e) => return SendOutcome::from_transport(&e.without_url()),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return SendOutcome::from_transport(&e.without_url()),
+    };
+    outcome(status, retry_after.as_deref(), &bytes, chat)
+}
+
+/// Classifies the Bot API's answer (`{"ok": true, "result": Message}` or `{"ok": false, "error_code",
+/// "description", "parameters"}`).
+fn outcome(status: u16, retry_after: Option<&str>, bytes: &[u8], chat: &str) -> SendOutcome {
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let ok = body.get("ok").and_then(serde_json::Value::as_bool);
+    if (200..300).contains(&status) && ok != Some(false) {
+        let result = body.get("result");
+        let message_id = result.and_then(|r| r.get("message_id")).and_then(serde_json::Value::as_i64);
+        let chat_id = result
+            .and_then(|r| r.pointer("/chat/id"))
+            .and_then(serde_json::Value::as_i64)
+            .map_or_else(|| chat.to_owned(), |id| id.to_string());
+        return SendOutcome::Accepted { platform_message_id: message_id.map(|m| format!("{chat_id}:{m}")) };
+    }
+    let error_code = body.get("error_code").and_then(serde_json::Value::as_i64);
+    let description = body
+        .get("description")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).chars().take(300).collect());
+    // Flood control: Telegram says in the body how long to wait.
+    if status == 429 || error_code == Some(429) {
+        let wait = body.pointer("/parameters/retry_after").and_then(serde_json::Value::as_u64);
+        let advised = classify_status(429, retry_after);
+        return match (wait, advised) {
+            (Some(seconds), _) => SendOutcome::Transient {
+                reason: format!("Telegram asked us to slow down: {description}"),
+                retry_after: Some(std::time::Duration::from_secs(seconds)),
+            },
+            (None, Some(advised)) => advised,
+            (None, None) => SendOutcome::transient(description),
+        };
+    }
+    if let Some(transient) = classify_status(status, retry_after) {
+        return transient;
+    }
+    let mut message = if description.trim().is_empty() { format!("Telegram answered {status}") } else { description };
+    // A group that became a supergroup has a new id: say which, so the agent can act on it.
+    if let Some(new_id) = body.pointer("/parameters/migrate_to_chat_id").and_then(serde_json::Value::as_i64) {
+        message = format!("{message} (the group is now chat {new_id})");
+    }
+    let code = error_code.map_or_else(|| status.to_string(), |c| c.to_string());
+    SendOutcome::permanent(code, message)
 }
 
 #[cfg(test)]
@@ -741,5 +866,257 @@ mod tests {
             let result = call(TEXT_PRIVATE.as_bytes(), &[(SECRET_HEADER.into(), token)], &secrets());
             prop_assert!(matches!(result, Err(ChannelError::Unauthenticated(_))));
         }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Sending, against the fake platform
+    // -----------------------------------------------------------------------------------------------------------
+
+    use crate::send::{OutboundMessage, SendOutcome, Target, TemplateSend, http_client};
+    use switchboard_fakes::{FakePlatforms, Fault};
+
+    const SEND_REQUEST: &str = include_str!("../../../fixtures/channels/telegram/send_message_request.json");
+    const SEND_RESPONSE: &str = include_str!("../../../fixtures/channels/telegram/send_message_response.json");
+    const SEND_BLOCKED: &str = include_str!("../../../fixtures/channels/telegram/send_message_error_blocked.json");
+    const BOT_TOKEN: &str = "6000000001:AAtestbottoken";
+
+    fn bot_secrets(bot_token: &str) -> Secrets {
+        let mut s = Secrets::new();
+        s.insert("bot_token".into(), bot_token.into());
+        s.insert("secret_token".into(), TOKEN.into());
+        s
+    }
+
+    fn outbound<'a>(
+        base: &'a str,
+        secrets: &'a Secrets,
+        target: Target<'a>,
+        body: Option<&'a str>,
+    ) -> OutboundMessage<'a> {
+        OutboundMessage {
+            kind: ChannelKind::Telegram,
+            business_id: "6000000001",
+            secrets,
+            api_base_url: base,
+            target,
+            body,
+            attachments: &[],
+            template: None,
+            tag: None,
+            reply_token: None,
+            idempotency_key: "outbox-1",
+        }
+    }
+
+    async fn fake() -> (FakePlatforms, String) {
+        let fake = FakePlatforms::spawn("127.0.0.1:0").await.unwrap();
+        let base = format!("{}/telegram", fake.base_url);
+        (fake, base)
+    }
+
+    fn json_of(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn file(kind: &str, url: Option<&str>, media_id: Option<&str>) -> Attachment {
+        Attachment {
+            kind: kind.into(),
+            url: url.map(str::to_owned),
+            media_id: media_id.map(str::to_owned),
+            mime_type: None,
+            filename: None,
+        }
+    }
+
+    fn is_permanent(outcome: &SendOutcome, expected: &str) -> bool {
+        matches!(outcome, SendOutcome::Permanent { code, .. } if code == expected)
+    }
+
+    #[tokio::test]
+    async fn a_text_to_a_private_chat_is_send_message_and_its_id_is_chat_colon_message_id() {
+        let (fake, base) = fake().await;
+        let secrets = bot_secrets(BOT_TOKEN);
+        let text = "Hi Olu, we've refunded the duplicate charge for order 9912.";
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, Target::Direct { recipient: OLU }, Some(text))).await;
+        let accepted = fake.state.accepted("telegram");
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(accepted[0].path, format!("/bot{BOT_TOKEN}/sendMessage"));
+        let SendOutcome::Accepted { platform_message_id: Some(id) } = &outcome else { panic!("{outcome:?}") };
+        assert!(id.starts_with("700100200:"), "{id}");
+        assert_eq!(Some(id), accepted[0].platform_message_id.as_ref());
+        // The fixture, without the quoted message (an agent's reply does not quote one).
+        let mut expected = json_of(SEND_REQUEST);
+        expected.as_object_mut().unwrap().remove("reply_parameters");
+        assert_eq!(json_of(&accepted[0].body), expected);
+    }
+
+    #[test]
+    fn the_documented_answers_read_as_accepted_and_blocked() {
+        assert_eq!(
+            outcome(200, None, SEND_RESPONSE.as_bytes(), OLU),
+            SendOutcome::Accepted { platform_message_id: Some("700100200:516".into()) }
+        );
+        assert_eq!(
+            outcome(403, None, SEND_BLOCKED.as_bytes(), OLU),
+            SendOutcome::permanent("403", "Forbidden: bot was blocked by the user")
+        );
+        // An answer without a result is still accepted, just without an id; nothing panics on odd bodies.
+        assert_eq!(outcome(200, None, b"{\"ok\":true}", OLU), SendOutcome::Accepted { platform_message_id: None });
+        assert!(matches!(outcome(400, None, b"<html>", OLU), SendOutcome::Permanent { code, .. } if code == "400"));
+        let migrated = br#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}}"#;
+        let SendOutcome::Permanent { message, .. } = outcome(400, None, migrated, "-4000") else { panic!() };
+        assert!(message.contains("-1001234567890"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn each_bot_sends_with_its_own_token() {
+        let (fake, base) = fake().await;
+        let (a, b) = (bot_secrets("111:aaa"), bot_secrets("222:bbb"));
+        let to = Target::Direct { recipient: OLU };
+        let mut first = outbound(&base, &a, to, Some("from bot a"));
+        first.business_id = "111";
+        let mut second = outbound(&base, &b, to, Some("from bot b"));
+        second.business_id = "222";
+        assert!(matches!(send(&http_client(), &first).await, SendOutcome::Accepted { .. }));
+        assert!(matches!(send(&http_client(), &second).await, SendOutcome::Accepted { .. }));
+        let paths: Vec<String> = fake.state.accepted("telegram").into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["/bot111:aaa/sendMessage", "/bot222:bbb/sendMessage"]);
+    }
+
+    #[tokio::test]
+    async fn a_group_target_sends_to_the_group_chat_id_as_a_number() {
+        let (fake, base) = fake().await;
+        let secrets = bot_secrets(BOT_TOKEN);
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, Target::Group { chat: "-4001002003" }, Some("Hi all")))
+                .await;
+        assert!(
+            matches!(&outcome, SendOutcome::Accepted { platform_message_id: Some(id) } if id.starts_with("-4001002003:"))
+        );
+        assert_eq!(json_of(&fake.state.accepted("telegram")[0].body)["chat_id"], -4_001_002_003_i64);
+    }
+
+    #[tokio::test]
+    async fn an_image_goes_with_send_photo_and_anything_else_with_send_document_with_the_text_as_caption() {
+        let (fake, base) = fake().await;
+        let secrets = bot_secrets(BOT_TOKEN);
+        let photo = [file("image", Some("https://cdn.test/label.png"), None)];
+        let mut msg = outbound(&base, &secrets, Target::Direct { recipient: OLU }, Some("Your label"));
+        msg.attachments = &photo;
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Accepted { platform_message_id: Some(_) }));
+        // A document the customer sent earlier, forwarded by its file id, without text.
+        let document = [file("document", None, Some("BQACAgIAAxkBAAIBinvoice"))];
+        msg.attachments = &document;
+        msg.body = None;
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Accepted { platform_message_id: Some(_) }));
+        let accepted = fake.state.accepted("telegram");
+        assert_eq!(accepted[0].path, format!("/bot{BOT_TOKEN}/sendPhoto"));
+        assert_eq!(
+            json_of(&accepted[0].body),
+            serde_json::json!({"chat_id": 700100200, "photo": "https://cdn.test/label.png", "caption": "Your label"})
+        );
+        assert_eq!(accepted[1].path, format!("/bot{BOT_TOKEN}/sendDocument"));
+        assert_eq!(
+            json_of(&accepted[1].body),
+            serde_json::json!({"chat_id": 700100200, "document": "BQACAgIAAxkBAAIBinvoice"})
+        );
+    }
+
+    #[tokio::test]
+    async fn what_telegram_cannot_send_is_refused_before_calling() {
+        let (fake, base) = fake().await;
+        let secrets = bot_secrets(BOT_TOKEN);
+        let to = Target::Direct { recipient: OLU };
+        for target in [Target::PublicReply { reply_to: "700100200:512" }, Target::PrivateReply { comment: "1" }] {
+            assert!(is_permanent(
+                &send(&http_client(), &outbound(&base, &secrets, target, Some("hi"))).await,
+                "unsupported"
+            ));
+        }
+        let two =
+            [file("image", Some("https://cdn.test/a.png"), None), file("image", Some("https://cdn.test/b.png"), None)];
+        let nowhere = [file("image", None, None)];
+        for attachments in [&two[..], &nowhere[..]] {
+            let mut msg = outbound(&base, &secrets, to, Some("see attached"));
+            msg.attachments = attachments;
+            assert!(is_permanent(&send(&http_client(), &msg).await, "unsupported"));
+        }
+        let parameters = ["x".to_owned()];
+        let mut templated = outbound(&base, &secrets, to, None);
+        templated.template = Some(TemplateSend { name: "t", language: "en", parameters: &parameters });
+        assert!(is_permanent(&send(&http_client(), &templated).await, "unsupported"));
+        assert!(is_permanent(&send(&http_client(), &outbound(&base, &secrets, to, None)).await, "empty_message"));
+        let mut no_token = bot_secrets(BOT_TOKEN);
+        no_token.remove("bot_token");
+        assert!(is_permanent(
+            &send(&http_client(), &outbound(&base, &no_token, to, Some("hi"))).await,
+            "missing_secret"
+        ));
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_blocked_bot_and_a_user_who_never_started_it_are_permanent_403s() {
+        let (fake, base) = fake().await;
+        let secrets = bot_secrets(BOT_TOKEN);
+        let msg = outbound(&base, &secrets, Target::Direct { recipient: OLU }, Some("hi"));
+        fake.state.fail_next("telegram", Fault::Permanent("403".into()), 1);
+        assert_eq!(
+            send(&http_client(), &msg).await,
+            SendOutcome::permanent("403", "Forbidden: bot was blocked by the user")
+        );
+        let initiate = "403:Forbidden: bot can't initiate conversation with a user";
+        fake.state.fail_next("telegram", Fault::Permanent(initiate.into()), 1);
+        assert_eq!(
+            send(&http_client(), &msg).await,
+            SendOutcome::permanent("403", "Forbidden: bot can't initiate conversation with a user")
+        );
+        fake.state.fail_next("telegram", Fault::Permanent("400".into()), 1);
+        assert_eq!(send(&http_client(), &msg).await, SendOutcome::permanent("400", "Bad Request: chat not found"));
+    }
+
+    #[tokio::test]
+    async fn flood_control_is_transient_with_telegrams_retry_after_and_server_errors_are_transient() {
+        let (fake, base) = fake().await;
+        let secrets = bot_secrets(BOT_TOKEN);
+        let msg = outbound(&base, &secrets, Target::Direct { recipient: OLU }, Some("hi"));
+        fake.state.fail_next("telegram", Fault::Permanent("429".into()), 1);
+        let outcome = send(&http_client(), &msg).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Transient { retry_after: Some(d), .. } if d.as_secs() == 7),
+            "{outcome:?}"
+        );
+        fake.state.fail_next("telegram", Fault::RateLimited, 1);
+        let outcome = send(&http_client(), &msg).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Transient { retry_after: Some(d), .. } if d.as_secs() == 1),
+            "{outcome:?}"
+        );
+        fake.state.fail_next("telegram", Fault::ServerError, 1);
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Transient { .. }));
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Accepted { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_or_malformed_bot_token_is_permanent() {
+        let (_fake, base) = fake().await;
+        let to = Target::Direct { recipient: OLU };
+        let revoked = bot_secrets("6000000001:invalid");
+        assert_eq!(
+            send(&http_client(), &outbound(&base, &revoked, to, Some("hi"))).await,
+            SendOutcome::permanent("401", "Unauthorized")
+        );
+        let malformed = bot_secrets("no-colon");
+        assert!(is_permanent(&send(&http_client(), &outbound(&base, &malformed, to, Some("hi"))).await, "404"));
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_is_transient_and_does_not_reveal_the_bot_token() {
+        let secrets = bot_secrets(BOT_TOKEN);
+        let msg = outbound("http://127.0.0.1:9/telegram", &secrets, Target::Direct { recipient: OLU }, Some("hi"));
+        let outcome = send(&http_client(), &msg).await;
+        let SendOutcome::Transient { reason, .. } = &outcome else { panic!("{outcome:?}") };
+        assert!(!reason.contains("AAtestbottoken"), "{reason}");
     }
 }

@@ -13,6 +13,8 @@
 //!   `ErrorCode`.
 //!
 //! The answer is always the empty TwiML document: nothing is sent back automatically.
+//!
+//! Sending (Messages resource, form body, Basic auth) lives in [`outbound`]; [`send`] is its entry point.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -27,6 +29,9 @@ use time::OffsetDateTime;
 
 use crate::ChannelError;
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
+
+pub mod outbound;
+pub use outbound::send;
 
 /// The header that carries Twilio's signature.
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";

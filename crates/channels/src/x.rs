@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::ChannelError;
+use crate::send::{OutboundMessage, SendOutcome, Target as SendTarget, classify_status};
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
 
 /// The header that carries the signature of a POST.
@@ -430,6 +431,165 @@ pub fn parse(body: &[u8]) -> Result<(String, Vec<InboundEvent>), ChannelError> {
     Ok((business, events))
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The most media a tweet may carry (a DM carries one).
+pub const MAX_TWEET_MEDIA: usize = 4;
+
+/// Sends one outbound message as the account whose user access token the line holds (the token decides who
+/// sends; `business_id` is not part of the request):
+/// - [`SendTarget::Direct`] → a DM, `POST /2/dm_conversations/with/{participant_id}/messages`, id `dm_event_id`;
+/// - [`SendTarget::PublicReply`] → a reply tweet, `POST /2/tweets` with `reply.in_reply_to_tweet_id`, id `data.id`.
+///
+/// X takes media only as ids uploaded by the same user (one per DM, up to four per tweet); an attachment that
+/// only has a URL is refused. A 403 (the recipient does not accept DMs from us, or blocked us) is permanent; a
+/// 429 is transient until `x-rate-limit-reset`.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    let Ok(token) = secret(msg.secrets, "access_token") else {
+        return SendOutcome::permanent("missing_secret", "the X line has no access_token secret");
+    };
+    if msg.template.is_some() {
+        return SendOutcome::permanent("unsupported", "X has no message templates (they are WhatsApp's)");
+    }
+    let text = msg.body.filter(|b| !b.trim().is_empty());
+    let mut media_ids = Vec::new();
+    for attachment in msg.attachments {
+        match attachment.media_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            Some(id) => media_ids.push(id),
+            None => {
+                return SendOutcome::permanent(
+                    "unsupported",
+                    "X needs uploaded media: this attachment has only a URL (share it as a link in the text)",
+                );
+            }
+        }
+    }
+    if text.is_none() && media_ids.is_empty() {
+        return SendOutcome::permanent("empty_message", "nothing to send: no text and no attachment");
+    }
+    let base = msg.api_base_url.trim_end_matches('/');
+    let (url, body) = match msg.target {
+        SendTarget::Direct { recipient } => {
+            let recipient = recipient.trim();
+            if recipient.is_empty() {
+                return SendOutcome::permanent("invalid_recipient", "the X user id is empty");
+            }
+            if media_ids.len() > 1 {
+                return SendOutcome::permanent(
+                    "unsupported",
+                    "an X DM carries one attachment: send the others separately",
+                );
+            }
+            let mut body = serde_json::Map::new();
+            if let Some(text) = text {
+                body.insert("text".into(), text.into());
+            }
+            if let Some(id) = media_ids.first() {
+                body.insert("attachments".into(), serde_json::json!([{ "media_id": id }]));
+            }
+            (format!("{base}/2/dm_conversations/with/{}/messages", path_segment(recipient)), body)
+        }
+        SendTarget::PublicReply { reply_to } => {
+            if media_ids.len() > MAX_TWEET_MEDIA {
+                return SendOutcome::permanent(
+                    "unsupported",
+                    format!("a tweet carries at most {MAX_TWEET_MEDIA} media"),
+                );
+            }
+            let mut body = serde_json::Map::new();
+            if let Some(text) = text {
+                body.insert("text".into(), text.into());
+            }
+            if !media_ids.is_empty() {
+                body.insert("media".into(), serde_json::json!({ "media_ids": media_ids }));
+            }
+            body.insert("reply".into(), serde_json::json!({ "in_reply_to_tweet_id": reply_to.trim() }));
+            (format!("{base}/2/tweets"), body)
+        }
+        SendTarget::Group { .. } => {
+            return SendOutcome::permanent("unsupported", "X has no group chats we can send to");
+        }
+        SendTarget::PrivateReply { .. } => {
+            return SendOutcome::permanent("unsupported", "X has no private replies to tweets: send a DM instead");
+        }
+    };
+    let response = match http.post(url).bearer_auth(token).json(&body).send().await {
+        Ok(response) => response,
+        Err(e) => return SendOutcome::from_transport(&e.without_url()),
+    };
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (retry_after, reset) = (header("retry-after"), header("x-rate-limit-reset"));
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return SendOutcome::from_transport(&e.without_url()),
+    };
+    outcome(status, retry_after.as_deref(), reset.as_deref(), OffsetDateTime::now_utc(), &bytes)
+}
+
+/// Percent-encodes one path segment (X ids are digits; anything else must not change the path).
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Classifies X's answer: `{"data": {...}}` on success; errors are problem documents (`title`, `detail`,
+/// `status`, `type`) or `{"errors": [{"code", "message"}]}` (v1.1-style codes such as 349 "You cannot send
+/// messages to this user").
+fn outcome(
+    status: u16,
+    retry_after: Option<&str>,
+    reset: Option<&str>,
+    now: OffsetDateTime,
+    bytes: &[u8],
+) -> SendOutcome {
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let text = |v: &serde_json::Value| {
+        v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())).filter(|s| !s.trim().is_empty())
+    };
+    if (200..300).contains(&status) {
+        let id = ["/data/dm_event_id", "/data/id"].iter().find_map(|p| body.pointer(p).and_then(text));
+        return SendOutcome::Accepted { platform_message_id: id };
+    }
+    if status == 429 {
+        // `x-rate-limit-reset` is when the window reopens, in epoch seconds.
+        let until_reset = reset
+            .and_then(|r| r.trim().parse::<i64>().ok())
+            .map(|at| at.saturating_sub(now.unix_timestamp()).clamp(1, 24 * 3600))
+            .and_then(|s| u64::try_from(s).ok())
+            .map(std::time::Duration::from_secs);
+        return match (until_reset, classify_status(429, retry_after)) {
+            (Some(wait), _) => {
+                SendOutcome::Transient { reason: "X rate limit reached (429)".into(), retry_after: Some(wait) }
+            }
+            (None, Some(advised)) => advised,
+            (None, None) => SendOutcome::transient("X rate limit reached (429)"),
+        };
+    }
+    if let Some(transient) = classify_status(status, retry_after) {
+        return transient;
+    }
+    let first_error = body.pointer("/errors/0");
+    let code = first_error.and_then(|e| e.get("code")).and_then(text).unwrap_or_else(|| status.to_string());
+    let summary = ["detail", "title"].iter().find_map(|k| body.get(*k).and_then(text));
+    let specific = first_error.and_then(|e| e.get("message").or_else(|| e.get("detail"))).and_then(text);
+    let message = match (summary, specific) {
+        (Some(summary), Some(specific)) if summary != specific => format!("{summary} ({specific})"),
+        (Some(one), _) | (None, Some(one)) => one,
+        (None, None) => {
+            let raw: String = String::from_utf8_lossy(bytes).chars().take(300).collect();
+            if raw.trim().is_empty() { format!("X answered {status}") } else { raw }
+        }
+    };
+    SendOutcome::permanent(code, message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,5 +971,257 @@ mod tests {
         fn arbitrary_crc_tokens_never_panic(token in ".*") {
             let _ = get(&[("crc_token".into(), token)], &secrets());
         }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Sending, against the fake platform
+    // -----------------------------------------------------------------------------------------------------------
+
+    use crate::send::{OutboundMessage, SendOutcome, TemplateSend, http_client};
+    use switchboard_fakes::{FakePlatforms, Fault};
+
+    const SEND_DM: &str = include_str!("../../../fixtures/channels/x/send_dm_request.json");
+    const SEND_DM_RESPONSE: &str = include_str!("../../../fixtures/channels/x/send_dm_response.json");
+    const REPLY_TWEET: &str = include_str!("../../../fixtures/channels/x/reply_tweet_request.json");
+    const SAMS_TWEET: &str = "1880000000000000001";
+
+    fn token_secrets(token: &str) -> Secrets {
+        let mut s = secrets();
+        s.insert("access_token".into(), token.into());
+        s
+    }
+
+    fn outbound<'a>(
+        base: &'a str,
+        secrets: &'a Secrets,
+        target: SendTarget<'a>,
+        body: Option<&'a str>,
+    ) -> OutboundMessage<'a> {
+        OutboundMessage {
+            kind: ChannelKind::X,
+            business_id: BUSINESS,
+            secrets,
+            api_base_url: base,
+            target,
+            body,
+            attachments: &[],
+            template: None,
+            tag: None,
+            reply_token: None,
+            idempotency_key: "outbox-1",
+        }
+    }
+
+    async fn fake() -> (FakePlatforms, String) {
+        let fake = FakePlatforms::spawn("127.0.0.1:0").await.unwrap();
+        let base = format!("{}/x", fake.base_url);
+        (fake, base)
+    }
+
+    fn json_of(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn media(media_id: Option<&str>, url: Option<&str>) -> Attachment {
+        Attachment {
+            kind: "image".into(),
+            url: url.map(str::to_owned),
+            media_id: media_id.map(str::to_owned),
+            mime_type: None,
+            filename: None,
+        }
+    }
+
+    fn is_permanent(outcome: &SendOutcome, expected: &str) -> bool {
+        matches!(outcome, SendOutcome::Permanent { code, .. } if code == expected)
+    }
+
+    fn header_of<'a>(recorded: &'a switchboard_fakes::Recorded, name: &str) -> Option<&'a str> {
+        recorded.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    #[tokio::test]
+    async fn a_dm_goes_to_the_participants_conversation_as_the_fixture_shows_and_gives_the_dm_event_id() {
+        let (fake, base) = fake().await;
+        let secrets = token_secrets("user-token-a");
+        let text = "Hi Sam, we have refunded order 7781.";
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, SendTarget::Direct { recipient: SAM }, Some(text))).await;
+        let accepted = fake.state.accepted("x");
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(accepted[0].path, format!("/2/dm_conversations/with/{SAM}/messages"));
+        assert_eq!(json_of(&accepted[0].body), json_of(SEND_DM));
+        assert_eq!(header_of(&accepted[0], "authorization"), Some("Bearer user-token-a"));
+        assert_eq!(outcome, SendOutcome::Accepted { platform_message_id: accepted[0].platform_message_id.clone() });
+        assert!(matches!(outcome, SendOutcome::Accepted { platform_message_id: Some(_) }));
+    }
+
+    #[test]
+    fn the_documented_dm_answer_gives_the_dm_event_id() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(
+            outcome(201, None, None, now, SEND_DM_RESPONSE.as_bytes()),
+            SendOutcome::Accepted { platform_message_id: Some("1880000000000000502".into()) }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_public_reply_is_a_tweet_in_reply_to_the_tweet_as_the_fixture_shows() {
+        let (fake, base) = fake().await;
+        let secrets = token_secrets("user-token");
+        let text = "@samp_demo sorry about that - we have sent you a DM.";
+        let msg = outbound(&base, &secrets, SendTarget::PublicReply { reply_to: SAMS_TWEET }, Some(text));
+        let outcome = send(&http_client(), &msg).await;
+        let accepted = fake.state.accepted("x");
+        assert_eq!(accepted[0].path, "/2/tweets");
+        assert_eq!(json_of(&accepted[0].body), json_of(REPLY_TWEET));
+        assert_eq!(outcome, SendOutcome::Accepted { platform_message_id: accepted[0].platform_message_id.clone() });
+    }
+
+    #[tokio::test]
+    async fn each_line_sends_as_the_account_of_its_own_access_token() {
+        let (fake, base) = fake().await;
+        let (a, b) = (token_secrets("token-of-account-a"), token_secrets("token-of-account-b"));
+        let mut first = outbound(&base, &a, SendTarget::Direct { recipient: SAM }, Some("from a"));
+        first.business_id = "1";
+        let mut second = outbound(&base, &b, SendTarget::Direct { recipient: SAM }, Some("from b"));
+        second.business_id = "2";
+        assert!(matches!(send(&http_client(), &first).await, SendOutcome::Accepted { .. }));
+        assert!(matches!(send(&http_client(), &second).await, SendOutcome::Accepted { .. }));
+        let accepted = fake.state.accepted("x");
+        assert_eq!(header_of(&accepted[0], "authorization"), Some("Bearer token-of-account-a"));
+        assert_eq!(header_of(&accepted[1], "authorization"), Some("Bearer token-of-account-b"));
+    }
+
+    #[tokio::test]
+    async fn uploaded_media_go_by_id_one_per_dm_and_up_to_four_per_tweet() {
+        let (fake, base) = fake().await;
+        let secrets = token_secrets("user-token");
+        let one = [media(Some("1146654567674912769"), None)];
+        let mut dm = outbound(&base, &secrets, SendTarget::Direct { recipient: SAM }, Some("Your label"));
+        dm.attachments = &one;
+        assert!(matches!(send(&http_client(), &dm).await, SendOutcome::Accepted { .. }));
+        let two = [media(Some("1146654567674912769"), None), media(Some("1146654567674912770"), None)];
+        let mut reply = outbound(&base, &secrets, SendTarget::PublicReply { reply_to: SAMS_TWEET }, None);
+        reply.attachments = &two;
+        assert!(matches!(send(&http_client(), &reply).await, SendOutcome::Accepted { .. }));
+        let accepted = fake.state.accepted("x");
+        assert_eq!(
+            json_of(&accepted[0].body),
+            serde_json::json!({"text": "Your label", "attachments": [{"media_id": "1146654567674912769"}]})
+        );
+        assert_eq!(
+            json_of(&accepted[1].body),
+            serde_json::json!({
+                "media": {"media_ids": ["1146654567674912769", "1146654567674912770"]},
+                "reply": {"in_reply_to_tweet_id": SAMS_TWEET}
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn what_x_cannot_send_is_refused_before_calling() {
+        let (fake, base) = fake().await;
+        let secrets = token_secrets("user-token");
+        let dm = SendTarget::Direct { recipient: SAM };
+        let by_url = [media(None, Some("https://cdn.test/label.png"))];
+        let two = [media(Some("1"), None), media(Some("2"), None)];
+        for attachments in [&by_url[..], &two[..]] {
+            let mut msg = outbound(&base, &secrets, dm, Some("see attached"));
+            msg.attachments = attachments;
+            assert!(is_permanent(&send(&http_client(), &msg).await, "unsupported"));
+        }
+        let five = vec![media(Some("1"), None); 5];
+        let mut tweet = outbound(&base, &secrets, SendTarget::PublicReply { reply_to: SAMS_TWEET }, None);
+        tweet.attachments = &five;
+        assert!(is_permanent(&send(&http_client(), &tweet).await, "unsupported"));
+        for target in [SendTarget::Group { chat: "1" }, SendTarget::PrivateReply { comment: SAMS_TWEET }] {
+            assert!(is_permanent(
+                &send(&http_client(), &outbound(&base, &secrets, target, Some("hi"))).await,
+                "unsupported"
+            ));
+        }
+        let parameters = ["x".to_owned()];
+        let mut templated = outbound(&base, &secrets, dm, None);
+        templated.template = Some(TemplateSend { name: "t", language: "en", parameters: &parameters });
+        assert!(is_permanent(&send(&http_client(), &templated).await, "unsupported"));
+        assert!(is_permanent(&send(&http_client(), &outbound(&base, &secrets, dm, Some(" "))).await, "empty_message"));
+        let mut no_token = secrets.clone();
+        no_token.remove("access_token");
+        assert!(is_permanent(
+            &send(&http_client(), &outbound(&base, &no_token, dm, Some("hi"))).await,
+            "missing_secret"
+        ));
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_recipient_who_does_not_accept_dms_and_x_error_codes_are_permanent() {
+        let (fake, base) = fake().await;
+        let secrets = token_secrets("user-token");
+        let msg = outbound(&base, &secrets, SendTarget::Direct { recipient: SAM }, Some("hi"));
+        fake.state.fail_next("x", Fault::Permanent("403".into()), 1);
+        assert_eq!(
+            send(&http_client(), &msg).await,
+            SendOutcome::permanent("403", "You are not permitted to send Direct Messages to this user.")
+        );
+        fake.state.fail_next("x", Fault::Permanent("349".into()), 1);
+        assert!(is_permanent(&send(&http_client(), &msg).await, "349"));
+        let reply = outbound(&base, &secrets, SendTarget::PublicReply { reply_to: SAMS_TWEET }, Some("hi"));
+        fake.state.fail_next("x", Fault::Permanent("403".into()), 1);
+        let outcome = send(&http_client(), &reply).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Permanent { code, message } if code == "403" && message.contains("Reply"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_access_token_is_a_permanent_401() {
+        let (_fake, base) = fake().await;
+        let secrets = token_secrets("invalid-token");
+        let outcome =
+            send(&http_client(), &outbound(&base, &secrets, SendTarget::Direct { recipient: SAM }, Some("hi"))).await;
+        assert_eq!(outcome, SendOutcome::permanent("401", "Unauthorized"));
+    }
+
+    #[tokio::test]
+    async fn rate_limits_wait_until_the_reset_and_server_errors_are_transient() {
+        let (fake, base) = fake().await;
+        let secrets = token_secrets("user-token");
+        let msg = outbound(&base, &secrets, SendTarget::Direct { recipient: SAM }, Some("hi"));
+        fake.state.fail_next("x", Fault::Permanent("429".into()), 1);
+        let outcome = send(&http_client(), &msg).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Transient { retry_after: Some(d), .. } if (50..=61).contains(&d.as_secs())),
+            "{outcome:?}"
+        );
+        fake.state.fail_next("x", Fault::RateLimited, 1);
+        let outcome = send(&http_client(), &msg).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Transient { retry_after: Some(d), .. } if d.as_secs() == 1),
+            "{outcome:?}"
+        );
+        fake.state.fail_next("x", Fault::ServerError, 1);
+        assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Transient { .. }));
+    }
+
+    #[test]
+    fn error_answers_are_read_without_panicking_whatever_their_shape() {
+        let now = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+        let limited = outcome(429, None, Some("1767225630"), now, b"{}");
+        assert!(matches!(limited, SendOutcome::Transient { retry_after: Some(d), .. } if d.as_secs() == 30));
+        // A reset already past still waits a moment; a garbled one falls back to Retry-After.
+        let past = outcome(429, None, Some("1"), now, b"");
+        assert!(matches!(past, SendOutcome::Transient { retry_after: Some(d), .. } if d.as_secs() == 1));
+        let garbled = outcome(429, Some("5"), Some("soon"), now, b"");
+        assert!(matches!(garbled, SendOutcome::Transient { retry_after: Some(d), .. } if d.as_secs() == 5));
+        let invalid = br#"{"errors":[{"parameters":{"text":[""]},"message":"text is too long"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}"#;
+        assert_eq!(
+            outcome(400, None, None, now, invalid),
+            SendOutcome::permanent("400", "One or more parameters to your request was invalid. (text is too long)")
+        );
+        assert!(is_permanent(&outcome(404, None, None, now, b"not json"), "404"));
+        assert!(is_permanent(&outcome(403, None, None, now, br#"{"errors":"odd"}"#), "403"));
+        assert_eq!(outcome(201, None, None, now, b"[]"), SendOutcome::Accepted { platform_message_id: None });
     }
 }

@@ -236,14 +236,37 @@ impl From<Attachment> for AttachmentIo {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct TemplateSendIn {
+    pub name: String,
+    /// e.g. en_US
+    pub language: String,
+    /// The values of `{{1}}`, `{{2}}`… in order.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+impl From<TemplateSendIn> for switchboard_service::compose::TemplateRequest {
+    fn from(t: TemplateSendIn) -> Self {
+        Self { name: t.name, language: t.language, parameters: t.parameters }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MessageIn {
     pub body: Option<String>,
     /// public (a reply to the customer, the default) or internal (a note).
     pub visibility: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentIo>,
+    /// A WhatsApp template instead of a body (the only way to write outside the 24-hour window).
+    pub template: Option<TemplateSendIn>,
     /// The status to leave the ticket in.
     pub status: Option<String>,
+    /// In a public thread: the comment (message id) the reply answers; the latest by default.
+    pub reply_to: Option<Uuid>,
+    /// Answer this public comment (message id) privately, in the commenter's direct conversation.
+    pub private_reply_to: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -338,6 +361,8 @@ pub struct FirstMessageIn {
     pub body: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentIo>,
+    /// A WhatsApp template (needed outside the 24-hour window).
+    pub template: Option<TemplateSendIn>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -459,4 +484,53 @@ pub fn decode_cursor(raw: Option<&str>) -> Result<Option<(i64, Uuid)>, crate::er
     raw.split_once('_').and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?))).map(Some).ok_or_else(|| {
         crate::error::ApiError::bad_request("invalid_cursor", "cursor: pass back a next_cursor as given")
     })
+}
+
+// ---------------------------------------------------------------- templates
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateIn {
+    /// lowercase letters, digits and _
+    pub name: String,
+    /// e.g. en_US
+    pub language: String,
+    /// MARKETING, UTILITY or AUTHENTICATION
+    pub category: String,
+    /// The text with numbered placeholders `{{1}}`, `{{2}}`…
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateOut {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub body: String,
+    /// approved, pending, rejected (the platform's verdict, after a sync) or local
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<switchboard_service::templates::TemplateRow> for TemplateOut {
+    fn from(t: switchboard_service::templates::TemplateRow) -> Self {
+        Self {
+            updated_at: t.updated_at(),
+            id: t.id,
+            channel_account_id: t.channel_account_id,
+            name: t.name,
+            language: t.language,
+            category: t.category,
+            body: t.body,
+            status: t.status,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateList {
+    pub templates: Vec<TemplateOut>,
 }

@@ -14,6 +14,7 @@ use crate::handlers::{accounts, contacts, dead_letters, notifier, system, ticket
     paths(
         system::healthz,
         accounts::create_account, accounts::list_accounts, accounts::get_account,
+        accounts::list_templates, accounts::create_template,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::patch_ticket,
         tickets::list_messages, tickets::create_message, tickets::list_events,
         contacts::list_contacts, contacts::get_contact, contacts::patch_contact, contacts::merge_contacts,
@@ -26,6 +27,7 @@ use crate::handlers::{accounts, contacts, dead_letters, notifier, system, ticket
         dto::TicketPatchIn, dto::TagChanges, dto::MessageIn, dto::MessageOut, dto::MessageList, dto::EventOut,
         dto::EventList, dto::NewTicketIn, dto::NewTicketOut, dto::ContactOut, dto::ContactList, dto::ContactPatchIn,
         dto::MergeIn, dto::IdentityOut, dto::ReplyWindowOut, dto::AttachmentIo, dto::AuthorOut,
+        dto::TemplateIn, dto::TemplateOut, dto::TemplateList, dto::TemplateSendIn, dto::FirstMessageIn,
         webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList,
     )),
     modifiers(&BearerAuth),

@@ -64,7 +64,13 @@ pub(crate) async fn apply(
             Ok(report(id, Outcome::Updated, ticket))
         }
         InboundEvent::ReplyToken { customer, token, expires_at } => {
-            match conversations::find(conn, account.id, ConversationKind::Direct, customer).await? {
+            // The token answers the chat it came from: the customer's own, or a group's thread.
+            let direct = conversations::find(conn, account.id, ConversationKind::Direct, customer).await?;
+            let found = match direct {
+                Some(c) => Some(c),
+                None => conversations::find(conn, account.id, ConversationKind::Public, customer).await?,
+            };
+            match found {
                 Some(c) => {
                     conversations::set_reply_token(conn, c.id, token, *expires_at).await?;
                     Ok(report("", Outcome::Updated, None))

@@ -6,12 +6,14 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod compose;
 pub mod contacts;
 mod error;
 pub mod ingest;
 mod ingest_events;
 pub mod live;
 pub mod notifier;
+pub mod templates;
 pub mod tickets;
 pub mod webhooks;
 

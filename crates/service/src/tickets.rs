@@ -2,19 +2,20 @@
 
 use std::collections::BTreeMap;
 
-use switchboard_domain::reply_rules::{self, SendContext, SendKind, SendVerdict};
+use switchboard_domain::reply_rules::{self, Refusal, SendContext};
 use switchboard_domain::{
     AgentId, Attachment, AuthorKind, ChannelAccountId, ChannelKind, ContactId, Conversation, ConversationKind,
-    DeliveryStatus, Direction, Event, EventKind, InboundSender, Message, Origin, Priority, ReplyWindow, Tag, TeamId,
+    DeliveryStatus, Direction, Event, EventKind, InboundSender, Message, MessageId, Origin, Priority, ReplyWindow, Tag, TeamId,
     Ticket, TicketId, TicketKind, TicketStatus, Visibility,
 };
 use switchboard_store::conversations::NewConversation;
 use switchboard_store::messages::NewMessage;
 use switchboard_store::tickets::NewTicket;
 pub use switchboard_store::tickets::{AssigneeFilter, Cursor, TicketFilter};
-use switchboard_store::{Conn, accounts, agents, contacts, conversations, events, messages, outbox, tickets};
+use switchboard_store::{Conn, StoreError, accounts, agents, contacts, conversations, events, messages, outbox, tickets};
 use time::OffsetDateTime;
 
+use crate::compose::{Draft, check_send, compose, private_reply_ticket, validate_body};
 use crate::ingest::{change_status, finish_new_ticket, subject_from};
 use crate::live::{LiveEvent, LiveEventKind};
 use crate::{Actor, Service, ServiceError, ServiceResult};
@@ -51,25 +52,15 @@ pub struct TicketPatch {
 /// An agent's message on a ticket: a reply to the customer or an internal note.
 #[derive(Debug, Clone)]
 pub struct NewReply {
-    pub body: Option<String>,
+    pub draft: Draft,
     pub visibility: Visibility,
-    pub attachments: Vec<Attachment>,
     /// The status to leave the ticket in ("submit as pending").
     pub status: Option<TicketStatus>,
-}
-
-/// The largest message body accepted, in characters.
-pub const MAX_BODY_CHARS: usize = 64 * 1024;
-
-fn validate_body(body: &Option<String>, attachments: &[Attachment]) -> ServiceResult<Option<String>> {
-    let body = body.as_deref().map(str::trim_end).filter(|b| !b.trim().is_empty()).map(str::to_owned);
-    if body.is_none() && attachments.is_empty() {
-        return Err(ServiceError::invalid("body", "a message needs text or an attachment"));
-    }
-    if body.as_ref().is_some_and(|b| b.chars().count() > MAX_BODY_CHARS) {
-        return Err(ServiceError::invalid("body", format!("a message has at most {MAX_BODY_CHARS} characters")));
-    }
-    Ok(body)
+    /// In a public thread: the comment (an inbound message of the ticket) the reply answers;
+    /// by default the latest one.
+    pub reply_to: Option<MessageId>,
+    /// Answer this public comment privately, in the commenter's direct conversation.
+    pub private_reply_to: Option<MessageId>,
 }
 
 /// The reply rules' view of a conversation now.
@@ -86,14 +77,6 @@ async fn send_context(
         now,
         sent_since_last_inbound: messages::outbound_since(conn, conversation.id, conversation.last_inbound_at).await?,
     })
-}
-
-/// Refuses what the channel's rules refuse.
-fn check_send(ctx: &SendContext, kind: SendKind) -> ServiceResult<()> {
-    match reply_rules::can_send(ctx, kind) {
-        SendVerdict::Refused(refusal) => Err(ServiceError::Refused(refusal)),
-        SendVerdict::Allowed | SendVerdict::AllowedWithTag(_) => Ok(()),
-    }
 }
 
 impl Service {
@@ -260,7 +243,6 @@ impl Service {
     /// An agent's reply (queued for delivery through the outbox) or internal note, with the
     /// status to leave the ticket in. A reply the channel's rules refuse stores nothing.
     pub async fn add_message(&self, actor: &Actor, id: TicketId, reply: NewReply) -> ServiceResult<Message> {
-        let body = validate_body(&reply.body, &reply.attachments)?;
         let now = self.now();
         let ws = actor.workspace();
         let mut tx = self.begin().await?;
@@ -275,13 +257,68 @@ impl Service {
         let conversation = conversations::get(&mut conn, ws, ticket.conversation_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
+        let account = accounts::get(&mut conn, ws, ticket.channel_account_id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel account"))?;
         let note = reply.visibility == Visibility::Internal;
-        if !note {
+        let message_id = if note {
+            if reply.draft.template.is_some() || reply.reply_to.is_some() || reply.private_reply_to.is_some() {
+                return Err(ServiceError::invalid(
+                    "visibility",
+                    "an internal note is never sent: it takes no template, reply_to or private_reply_to",
+                ));
+            }
+            let body = validate_body(&reply.draft.body, &reply.draft.attachments)?;
+            let draft = AgentMessage::note(body, reply.draft.attachments);
+            write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?
+        } else if let Some(comment) = reply.private_reply_to {
+            if reply.draft.template.is_some() {
+                return Err(ServiceError::invalid("template", "a private reply is free text"));
+            }
+            let body = validate_body(&reply.draft.body, &reply.draft.attachments)?;
+            let (direct, direct_conversation) = private_reply_ticket(&mut conn, actor, &ticket, comment, now).await?;
+            let draft = AgentMessage {
+                private_reply_to: Some(comment),
+                ..AgentMessage::public(body, reply.draft.attachments, None, None)
+            };
+            let sent = write_agent_message(&mut conn, ws, &direct, direct_conversation, actor, draft, now)
+                .await
+                .map_err(|e| match e {
+                    // Two agents answering the same comment at once: the database keeps one.
+                    ServiceError::Store(StoreError::Conflict(_)) => ServiceError::Refused(Refusal::PrivateReplyUsed),
+                    other => other,
+                })?;
+            let data = serde_json::json!({"private_reply_to": comment, "direct_ticket_id": direct.id, "message_id": sent});
+            events::insert(&mut conn, ws, id, EventKind::MessageQueued, actor.store_actor(), data, now).await?;
+            tickets::touch(&mut conn, direct.id, now, None).await?;
+            sent
+        } else {
+            let composed = compose(&mut conn, &account, reply.draft).await?;
+            let public = conversation.kind == switchboard_domain::ConversationKind::Public;
+            if public && account.kind == ChannelKind::Messenger && !composed.attachments.is_empty() {
+                return Err(ServiceError::invalid(
+                    "attachments",
+                    "Facebook public replies cannot carry attachments: send text, or reply privately",
+                ));
+            }
+            let reply_to = match reply.reply_to {
+                None => None,
+                Some(_) if !public => {
+                    return Err(ServiceError::invalid("reply_to", "reply_to picks a comment in a public thread"));
+                }
+                Some(m) => Some(
+                    messages::get(&mut conn, ws, m)
+                        .await?
+                        .filter(|c| c.ticket_id == Some(id) && c.direction == switchboard_domain::Direction::Inbound)
+                        .and_then(|c| c.platform_message_id)
+                        .ok_or_else(|| ServiceError::invalid("reply_to", "not a comment of this ticket"))?,
+                ),
+            };
             let ctx = send_context(&mut conn, ticket.channel, &conversation, now).await?;
-            check_send(&ctx, SendKind::FreeForm)?;
-        }
-        let draft = AgentMessage { visibility: reply.visibility, body, attachments: reply.attachments };
-        let message_id = write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?;
+            check_send(&ctx, composed.kind)?;
+            let draft = AgentMessage::public(composed.body, composed.attachments, composed.template, reply_to);
+            write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?
+        };
         let who = actor.store_actor();
         // An agent's public reply moves a new ticket to open unless they chose a status.
         let target = reply.status.or((!note && ticket.status == TicketStatus::New).then_some(TicketStatus::Open));
@@ -307,10 +344,8 @@ impl Service {
         actor: &Actor,
         contact_id: ContactId,
         account_id: ChannelAccountId,
-        body: Option<String>,
-        attachments: Vec<Attachment>,
+        draft: Draft,
     ) -> ServiceResult<(TicketView, Message)> {
-        let body = validate_body(&body, &attachments)?;
         let now = self.now();
         let ws = actor.workspace();
         let mut tx = self.begin().await?;
@@ -358,8 +393,9 @@ impl Service {
                 conversations::create(&mut conn, &new, now).await?
             }
         };
+        let composed = compose(&mut conn, &account, draft).await?;
         let ctx = send_context(&mut conn, account.kind, &conversation, now).await?;
-        check_send(&ctx, SendKind::FreeForm)?;
+        check_send(&ctx, composed.kind)?;
 
         let latest = tickets::latest_in_conversation(&mut conn, conversation.id).await?;
         let follow_up_of = match latest {
@@ -382,7 +418,7 @@ impl Service {
             workspace_id: ws,
             kind: TicketKind::Direct,
             origin: Origin::Agent,
-            subject: subject_from(None, body.as_deref()),
+            subject: subject_from(None, composed.body.as_deref()),
             channel: account.kind,
             channel_account_id: account.id,
             conversation_id: conversation.id,
@@ -397,7 +433,7 @@ impl Service {
         finish_new_ticket(&mut conn, ws, &account, ConversationKind::Direct, ticket_id, number, follow_up_of, who, now)
             .await?;
         let ticket = self.load(&mut conn, actor, ticket_id).await?;
-        let draft = AgentMessage { visibility: Visibility::Public, body, attachments };
+        let draft = AgentMessage::public(composed.body, composed.attachments, composed.template, None);
         let message_id = write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?;
         change_status(&mut conn, ws, ticket_id, TicketStatus::New, TicketStatus::Open, who, now).await?;
         let ticket = self.load(&mut conn, actor, ticket_id).await?;
@@ -415,6 +451,24 @@ struct AgentMessage {
     visibility: Visibility,
     body: Option<String>,
     attachments: Vec<Attachment>,
+    template: Option<serde_json::Value>,
+    reply_to: Option<String>,
+    private_reply_to: Option<MessageId>,
+}
+
+impl AgentMessage {
+    fn note(body: Option<String>, attachments: Vec<Attachment>) -> Self {
+        Self { visibility: Visibility::Internal, body, attachments, template: None, reply_to: None, private_reply_to: None }
+    }
+
+    fn public(
+        body: Option<String>,
+        attachments: Vec<Attachment>,
+        template: Option<serde_json::Value>,
+        reply_to: Option<String>,
+    ) -> Self {
+        Self { visibility: Visibility::Public, body, attachments, template, reply_to, private_reply_to: None }
+    }
 }
 
 /// Writes an agent's message with its event: a public one is an outbound message queued in
@@ -443,11 +497,11 @@ async fn write_agent_message(
             author_id: Some(actor.agent.id.0),
             body: draft.body,
             attachments: draft.attachments,
-            template: None,
+            template: draft.template,
             platform_message_id: None,
             delivery_status: (!note).then_some(DeliveryStatus::Queued),
-            private_reply_to: None,
-            reply_to: None,
+            private_reply_to: draft.private_reply_to,
+            reply_to: draft.reply_to,
             sent_at: None,
         },
         now,

@@ -85,7 +85,7 @@ impl TestApp {
             .await
             .expect("create admin");
         let token = service.create_token(&email, "tests").await.expect("create token");
-        TestApp { address, client: reqwest::Client::new(), service, clock, db, token, shutdown: Some(tx) }
+        TestApp { address, client: switchboard_channels::http_client(), service, clock, db, token, shutdown: Some(tx) }
     }
 
     /// Sends a request with `token` (if any) and a JSON body (if any).

@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use switchboard_domain::{ChannelAccountId, ChannelKind};
 use switchboard_service::accounts::ConnectAccount;
+use switchboard_service::templates::TemplateInput;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::dto::{AccountIn, AccountList, AccountOut};
+use crate::dto::{AccountIn, AccountList, AccountOut, TemplateIn, TemplateList, TemplateOut};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Authed};
 
@@ -61,4 +62,32 @@ pub async fn get_account(
 ) -> Result<Json<AccountOut>, ApiError> {
     let account = state.service.get_account(&actor, ChannelAccountId(id)).await?;
     Ok(Json(AccountOut::new(account, &state.public_url)))
+}
+
+/// The WhatsApp templates of a line.
+#[utoipa::path(get, path = "/api/v1/channel-accounts/{id}/templates", tag = "channel accounts",
+    params(("id" = Uuid, Path)), responses((status = 200, body = TemplateList), (status = 404, body = ErrorBody)))]
+pub async fn list_templates(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<TemplateList>, ApiError> {
+    let templates = state.service.list_templates(&actor, ChannelAccountId(id)).await?;
+    Ok(Json(TemplateList { templates: templates.into_iter().map(Into::into).collect() }))
+}
+
+/// Registers (or updates) a WhatsApp template of a line, as approved on the platform (admins).
+#[utoipa::path(post, path = "/api/v1/channel-accounts/{id}/templates", tag = "channel accounts",
+    params(("id" = Uuid, Path)), request_body = TemplateIn,
+    responses((status = 201, body = TemplateOut), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_template(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<TemplateIn>,
+) -> Result<(StatusCode, Json<TemplateOut>), ApiError> {
+    let input =
+        TemplateInput { name: input.name, language: input.language, category: input.category, body: input.body };
+    let saved = state.service.save_template(&actor, ChannelAccountId(id), input).await?;
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }

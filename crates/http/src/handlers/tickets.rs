@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use switchboard_domain::{
-    AgentId, ChannelAccountId, ChannelKind, ContactId, Priority, Tag, TeamId, TicketId, TicketKind, TicketStatus,
+    AgentId, ChannelAccountId, ChannelKind, ContactId, MessageId, Priority, Tag, TeamId, TicketId, TicketKind, TicketStatus,
     Visibility,
 };
+use switchboard_service::compose::Draft;
 use switchboard_service::tickets::{AssigneeFilter, NewReply, TicketFilter, TicketPatch};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -87,16 +88,14 @@ pub async fn create_ticket(
     Authed(actor): Authed,
     ApiJson(input): ApiJson<NewTicketIn>,
 ) -> Result<(StatusCode, Json<NewTicketOut>), ApiError> {
-    let attachments = input.message.attachments.into_iter().map(Into::into).collect();
+    let draft = Draft {
+        body: input.message.body,
+        attachments: input.message.attachments.into_iter().map(Into::into).collect(),
+        template: input.message.template.map(Into::into),
+    };
     let (ticket, message) = state
         .service
-        .start_ticket(
-            &actor,
-            ContactId(input.contact_id),
-            ChannelAccountId(input.channel_account_id),
-            input.message.body,
-            attachments,
-        )
+        .start_ticket(&actor, ContactId(input.contact_id), ChannelAccountId(input.channel_account_id), draft)
         .await?;
     Ok((StatusCode::CREATED, Json(NewTicketOut { ticket: ticket.into(), message: message.into() })))
 }
@@ -161,15 +160,20 @@ pub async fn create_message(
     ApiJson(input): ApiJson<MessageIn>,
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let reply = NewReply {
-        body: input.body,
+        draft: Draft {
+            body: input.body,
+            attachments: input.attachments.into_iter().map(Into::into).collect(),
+            template: input.template.map(Into::into),
+        },
         visibility: input
             .visibility
             .as_deref()
             .map(str::parse::<Visibility>)
             .transpose()?
             .unwrap_or(Visibility::Public),
-        attachments: input.attachments.into_iter().map(Into::into).collect(),
         status: input.status.as_deref().map(str::parse::<TicketStatus>).transpose()?,
+        reply_to: input.reply_to.map(MessageId),
+        private_reply_to: input.private_reply_to.map(MessageId),
     };
     let message = state.service.add_message(&actor, TicketId(id), reply).await?;
     Ok((StatusCode::CREATED, Json(message.into())))
