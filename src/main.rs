@@ -36,8 +36,17 @@ enum Command {
         /// The address platforms call; used in webhook URLs. Defaults to http://<listen>.
         #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Send every line's messages to `{this}/{kind}` instead of the platforms (the fake
+        /// platforms, a proxy), unless a line has its own `api_base_url`.
+        #[arg(long, env = "SWITCHBOARD_API_BASE_URL")]
+        api_base_url: Option<String>,
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Run the fake platforms (the send endpoints of every platform) for the demo and manual tests.
+    FakePlatforms {
+        #[arg(long, env = "SWITCHBOARD_FAKE_LISTEN", default_value = "127.0.0.1:9090")]
+        listen: String,
     },
     /// Apply migrations and exit.
     Migrate {
@@ -130,7 +139,15 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, public_url, db } => serve(&listen, public_url, &db.database).await,
+        Command::Serve { listen, public_url, api_base_url, db } => {
+            serve(&listen, public_url, api_base_url, &db.database).await
+        }
+        Command::FakePlatforms { listen } => {
+            let fake = switchboard_fakes::FakePlatforms::spawn(&listen).await?;
+            println!("fake platforms listening on {} (point SWITCHBOARD_API_BASE_URL here)", fake.base_url);
+            shutdown_signal().await;
+            Ok(())
+        }
         Command::Simulate { url, token, kinds, accounts, customers, rate, count, seed } => {
             let kinds =
                 kinds.iter().map(|k| k.parse::<switchboard_domain::ChannelKind>()).collect::<Result<Vec<_>, _>>()?;
@@ -185,14 +202,22 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(listen: &str, public_url: Option<String>, database: &str) -> anyhow::Result<()> {
+async fn serve(
+    listen: &str,
+    public_url: Option<String>,
+    api_base_url: Option<String>,
+    database: &str,
+) -> anyhow::Result<()> {
     let service = service(database).await?;
+    let delivery = switchboard_jobs::DeliveryConfig { api_base_override: api_base_url, ..Default::default() };
+    let worker = switchboard_jobs::OutboxWorker::new(service.clone(), delivery).spawn();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
     let public_url = public_url.unwrap_or_else(|| format!("http://{local}"));
     tracing::info!("Switchboard listening on http://{local} (database {}, public URL {public_url})", redact(database));
     let state = AppState { service: service.clone(), public_url };
     switchboard_http::serve(listener, state, shutdown_signal()).await?;
+    worker.abort();
     service.db().close().await;
     Ok(())
 }

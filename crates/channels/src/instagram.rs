@@ -370,3 +370,200 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    use serde_json::{Value, json};
+    use switchboard_domain::{ChannelKind, MessageTag};
+    use switchboard_fakes::Fault;
+
+    use super::*;
+    use crate::meta::graph::testing::*;
+    use crate::send::{Target, TemplateSend, http_client};
+
+    const ACCOUNT: &str = "17841400000000077";
+    const NINA: &str = "9000111122223333";
+    const COMMENT: &str = "18100000000000901";
+
+    fn message<'a>(
+        secrets: &'a Secrets,
+        base: &'a str,
+        target: Target<'a>,
+        body: Option<&'a str>,
+    ) -> OutboundMessage<'a> {
+        outbound(ChannelKind::Instagram, ACCOUNT, secrets, base, target, body)
+    }
+
+    fn to_nina<'a>(secrets: &'a Secrets, base: &'a str, body: Option<&'a str>) -> OutboundMessage<'a> {
+        message(secrets, base, Target::Direct { recipient: NINA }, body)
+    }
+
+    fn example(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dm_goes_from_the_account_to_the_igsid_as_documented() {
+        let (fake, base) = fake("instagram").await;
+        let mut expected = example(include_str!("../../../fixtures/channels/instagram/send_dm.json"));
+        let secrets = token(TOKEN);
+        let text = expected["message"]["text"].as_str().unwrap().to_owned();
+        let id = accepted_id(send(&http_client(), &to_nina(&secrets, &base, Some(&text))).await);
+
+        let accepted = fake.state.accepted("instagram");
+        assert_eq!(accepted[0].path, format!("/{ACCOUNT}/messages"));
+        assert_eq!(accepted[0].platform_message_id.as_deref(), Some(id.as_str()));
+        assert_eq!(header(&accepted[0], "authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+        // The example leaves out `messaging_type`; RESPONSE is its default and says what it is.
+        expected["messaging_type"] = json!("RESPONSE");
+        assert_eq!(json(&accepted[0]), expected);
+    }
+
+    #[tokio::test]
+    async fn each_account_sends_from_its_own_path() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        for account in ["1784A", "1784B"] {
+            let msg = OutboundMessage { business_id: account, ..to_nina(&secrets, &base, Some("hi")) };
+            accepted_id(send(&http_client(), &msg).await);
+        }
+        let paths: Vec<String> = fake.state.accepted("instagram").into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["/1784A/messages", "/1784B/messages"]);
+    }
+
+    #[tokio::test]
+    async fn a_human_agent_dm_is_tagged_as_documented() {
+        let (fake, base) = fake("instagram").await;
+        let expected = example(include_str!("../../../fixtures/channels/instagram/send_human_agent.json"));
+        let secrets = token(TOKEN);
+        let text = expected["message"]["text"].as_str().unwrap().to_owned();
+        let msg = OutboundMessage { tag: Some(MessageTag::HumanAgent), ..to_nina(&secrets, &base, Some(&text)) };
+        accepted_id(send(&http_client(), &msg).await);
+        assert_eq!(json(&fake.state.accepted("instagram")[0]), expected);
+    }
+
+    #[tokio::test]
+    async fn attachments_go_by_url_one_message_each_after_the_text() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        let attachments = [
+            attachment("image", "https://cdn.example.test/scarf.jpg", None),
+            attachment("document", "https://cdn.example.test/price-list.pdf", Some("prices.pdf")),
+        ];
+        let msg = OutboundMessage { attachments: &attachments, ..to_nina(&secrets, &base, Some("The scarf")) };
+        accepted_id(send(&http_client(), &msg).await);
+        let messages: Vec<Value> =
+            fake.state.accepted("instagram").iter().map(|r| json(r)["message"].clone()).collect();
+        assert_eq!(
+            messages,
+            [
+                json!({"text": "The scarf"}),
+                json!({"attachment": {"type": "image", "payload": {"url": "https://cdn.example.test/scarf.jpg"}}}),
+                json!({"attachment": {"type": "file", "payload": {"url": "https://cdn.example.test/price-list.pdf"}}}),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_private_reply_names_the_comment_once_as_documented() {
+        let (fake, base) = fake("instagram").await;
+        let expected = example(include_str!("../../../fixtures/channels/instagram/send_private_reply.json"));
+        let secrets = token(TOKEN);
+        let text = expected["message"]["text"].as_str().unwrap().to_owned();
+        let msg = message(&secrets, &base, Target::PrivateReply { comment: COMMENT }, Some(&text));
+        accepted_id(send(&http_client(), &msg).await);
+        let accepted = fake.state.accepted("instagram");
+        assert_eq!(accepted[0].path, format!("/{ACCOUNT}/messages"));
+        assert_eq!(json(&accepted[0]), expected);
+
+        permanent(send(&http_client(), &msg).await, "10900");
+    }
+
+    #[tokio::test]
+    async fn a_public_reply_posts_the_text_to_the_replies_of_the_comment() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        let msg = message(&secrets, &base, Target::PublicReply { reply_to: COMMENT }, Some("Hi Nina, yes!"));
+        let id = accepted_id(send(&http_client(), &msg).await);
+        let accepted = fake.state.accepted("instagram");
+        assert_eq!(accepted[0].path, format!("/{COMMENT}/replies"));
+        assert_eq!(accepted[0].platform_message_id.as_deref(), Some(id.as_str()));
+        assert_eq!(form(&accepted[0]), [("message".to_owned(), "Hi Nina, yes!".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn what_instagram_cannot_send_is_refused_without_a_call() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        let http = http_client();
+        let image = [attachment("image", "https://cdn.example.test/a.jpg", None)];
+        let reply = Target::PublicReply { reply_to: COMMENT };
+        assert_eq!(
+            send(&http, &OutboundMessage { attachments: &image, ..message(&secrets, &base, reply, Some("x")) }).await,
+            SendOutcome::permanent("unsupported", "Instagram comment replies cannot carry attachments")
+        );
+        let template = TemplateSend { name: "hello", language: "en", parameters: &[] };
+        let with_template = OutboundMessage { template: Some(template), ..to_nina(&secrets, &base, Some("x")) };
+        permanent(send(&http, &with_template).await, "unsupported");
+        permanent(send(&http, &message(&secrets, &base, Target::Group { chat: "g" }, Some("x"))).await, "unsupported");
+        permanent(send(&http, &to_nina(&secrets, &base, Some(" "))).await, "empty_message");
+        permanent(
+            send(&http, &message(&secrets, &base, Target::Direct { recipient: "" }, Some("x"))).await,
+            "invalid_recipient",
+        );
+        permanent(send(&http, &to_nina(&Secrets::new(), &base, Some("x"))).await, "missing_secret");
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn outside_the_window_unavailable_and_already_replied_are_permanent_with_their_code() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        for (fault, code, subcode) in [
+            ("10/2534022", "10", Some("2534022")),
+            ("10/2018278", "10", Some("2018278")),
+            ("551/1545041", "551", Some("1545041")),
+            ("10900", "10900", None),
+            ("190", "190", None),
+        ] {
+            fake.state.fail_next("instagram", Fault::Permanent(fault.into()), 1);
+            let message = permanent(send(&http_client(), &to_nina(&secrets, &base, Some("x"))).await, code);
+            if let Some(subcode) = subcode {
+                assert!(message.contains(subcode), "{message}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn rate_limits_server_errors_and_429_are_transient() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        let http = http_client();
+        for code in ["613", "4", "32"] {
+            fake.state.fail_next("instagram", Fault::Permanent(code.into()), 1);
+            let outcome = send(&http, &to_nina(&secrets, &base, Some("x"))).await;
+            assert!(is_transient(&outcome), "{code}: {outcome:?}");
+        }
+        for fault in [Fault::ServerError, Fault::RateLimited] {
+            fake.state.fail_next("instagram", fault, 1);
+            assert!(is_transient(&send(&http, &to_nina(&secrets, &base, Some("x"))).await));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wrong_token_is_permanent_190() {
+        let (fake, base) = fake("instagram").await;
+        let secrets = token("invalid-ig-token");
+        let message = permanent(send(&http_client(), &to_nina(&secrets, &base, Some("x"))).await, "190");
+        assert!(message.contains("access token"), "{message}");
+        assert!(fake.state.accepted("instagram").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_text_over_instagrams_1000_bytes_is_refused_by_the_platform() {
+        let (_fake, base) = fake("instagram").await;
+        let secrets = token(TOKEN);
+        let long = "é".repeat(501);
+        permanent(send(&http_client(), &to_nina(&secrets, &base, Some(&long))).await, "100");
+    }
+}

@@ -16,6 +16,9 @@
 //! from Seller Center → [`InboundEvent::Echo`]; a recalled message → [`InboundEvent::Removed`]. System messages,
 //! session updates (19), review notices (21, which carry only ids: reviews are polled), orders and products are
 //! skipped.
+//!
+//! Sending (signed `/im/message/send` into the chat session, whose id is the thread key) lives in [`outbound`];
+//! [`send`] is its entry point.
 
 use serde::Deserialize;
 use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, InboundSender, ThreadRef};
@@ -24,6 +27,9 @@ use time::OffsetDateTime;
 use crate::ChannelError;
 use crate::signature::{hmac_sha256_hex, verify_hmac_sha256_hex};
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
+
+pub mod outbound;
+pub use outbound::send;
 
 /// The header that carries the push signature.
 pub const SIGNATURE_HEADER: &str = "authorization";

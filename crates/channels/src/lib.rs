@@ -14,8 +14,8 @@ pub mod lazada;
 pub mod line;
 pub mod messenger;
 pub mod meta;
-pub mod shopee;
 pub mod send;
+pub mod shopee;
 pub mod signature;
 pub mod simulate;
 pub mod telegram;
@@ -41,8 +41,10 @@ pub enum ChannelError {
     MissingSecret(&'static str),
 }
 
+pub use send::{
+    OutboundMessage, SendOutcome, Target, TemplateSend, default_api_base, http_client, http_client_with_timeout,
+};
 use switchboard_domain::ChannelKind;
-pub use send::{OutboundMessage, SendOutcome, TemplateSend, Target, default_api_base, http_client, http_client_with_timeout};
 
 /// Verifies and parses one webhook call of a platform of `kind`. `None` for kinds that have no
 /// platform webhook here (the generic `api` webhook, e-mail and the widget have their own entry points).
@@ -79,5 +81,28 @@ pub fn ack(kind: ChannelKind) -> Answer {
         ChannelKind::Shopee => shopee::ack(),
         ChannelKind::Lazada => lazada::ack(),
         ChannelKind::Api | ChannelKind::Email | ChannelKind::Widget => Answer::Empty,
+    }
+}
+
+/// Sends one message through its platform (see [`send`] for what each adapter does). Kinds
+/// without a platform send API here answer a permanent `unsupported` outcome.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    match msg.kind {
+        ChannelKind::Whatsapp => whatsapp::send(http, msg).await,
+        ChannelKind::Messenger => messenger::send(http, msg).await,
+        ChannelKind::Instagram => instagram::send(http, msg).await,
+        ChannelKind::X => x::send(http, msg).await,
+        ChannelKind::Line => line::send(http, msg).await,
+        ChannelKind::Wechat => wechat::send(http, msg).await,
+        ChannelKind::Telegram => telegram::send(http, msg).await,
+        ChannelKind::Twilio => twilio::send(http, msg).await,
+        ChannelKind::Dialpad => dialpad::send(http, msg).await,
+        ChannelKind::Justcall => justcall::send(http, msg).await,
+        ChannelKind::Shopee => shopee::send(http, msg).await,
+        ChannelKind::Lazada => lazada::send(http, msg).await,
+        ChannelKind::Email | ChannelKind::Widget | ChannelKind::Api => SendOutcome::permanent(
+            "unsupported",
+            format!("Switchboard cannot deliver {} messages yet: answer this customer on another line", msg.kind),
+        ),
     }
 }

@@ -1229,4 +1229,25 @@ mod tests {
         assert_eq!(&made[14..15], "8");
         assert!(made.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
     }
+
+    proptest! {
+        #[test]
+        fn any_answer_to_a_send_is_classified_without_panicking(
+            status in 100u16..600,
+            bytes in prop::collection::vec(any::<u8>(), 0..256),
+            value in json(),
+        ) {
+            for bytes in [bytes, value.to_string().into_bytes()] {
+                let answer = LineAnswer {
+                    status,
+                    retry_after: None,
+                    accepted_request_id: None,
+                    body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                };
+                let _ = answer.refuses_reply_token();
+                let _ = answer.outcome(true);
+            }
+        }
+    }
 }

@@ -478,3 +478,262 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    use serde_json::{Value, json};
+    use switchboard_domain::{ChannelKind, MessageTag};
+    use switchboard_fakes::Fault;
+
+    use super::*;
+    use crate::meta::graph::testing::*;
+    use crate::meta::graph::{GraphBody, messaging_calls};
+    use crate::send::{Target, TemplateSend, http_client};
+
+    const PAGE: &str = "100200300400500";
+    const PSID: &str = "7001002003004005";
+    const COMMENT: &str = "880000000000001_990000000000001";
+
+    fn message<'a>(
+        secrets: &'a Secrets,
+        base: &'a str,
+        target: Target<'a>,
+        body: Option<&'a str>,
+    ) -> OutboundMessage<'a> {
+        outbound(ChannelKind::Messenger, PAGE, secrets, base, target, body)
+    }
+
+    fn to_jonas<'a>(secrets: &'a Secrets, base: &'a str, body: Option<&'a str>) -> OutboundMessage<'a> {
+        message(secrets, base, Target::Direct { recipient: PSID }, body)
+    }
+
+    /// The JSON bodies `send` would post for `msg`.
+    fn bodies(msg: &OutboundMessage<'_>) -> Vec<Value> {
+        let calls = messaging_calls(msg, Messaging::Messenger).unwrap_or_else(|e| panic!("{e:?}"));
+        calls
+            .into_iter()
+            .map(|call| match call.body {
+                GraphBody::Json(body) => body,
+                GraphBody::Form(form) => panic!("JSON expected, got {form:?}"),
+            })
+            .collect()
+    }
+
+    fn example(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reply_goes_from_the_page_to_the_psid_as_a_response() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        let text = "Sorry about that, Jonas. A replacement ships tomorrow.";
+        let id = accepted_id(send(&http_client(), &to_jonas(&secrets, &base, Some(text))).await);
+        assert!(id.starts_with("m_"), "{id}");
+
+        let accepted = fake.state.accepted("messenger");
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(accepted[0].path, format!("/{PAGE}/messages"));
+        assert_eq!(header(&accepted[0], "authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+        assert_eq!(
+            json(&accepted[0]),
+            json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE",
+                   "message": {"text": text, "metadata": KEY}})
+        );
+    }
+
+    #[tokio::test]
+    async fn each_page_sends_from_its_own_path() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        for page in ["111", "222"] {
+            let msg = OutboundMessage { business_id: page, ..to_jonas(&secrets, &base, Some("hi")) };
+            accepted_id(send(&http_client(), &msg).await);
+        }
+        let paths: Vec<String> = fake.state.accepted("messenger").into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["/111/messages", "/222/messages"]);
+    }
+
+    #[test]
+    fn the_response_is_the_documented_example() {
+        let expected = example(include_str!("../../../fixtures/channels/messenger/send_response.json"));
+        let secrets = token(TOKEN);
+        let text = expected["message"]["text"].as_str().unwrap();
+        let msg = OutboundMessage { idempotency_key: "helpdesk-msg-000200", ..to_jonas(&secrets, "", Some(text)) };
+        assert_eq!(bodies(&msg), [expected]);
+    }
+
+    #[tokio::test]
+    async fn a_human_agent_reply_is_tagged_as_documented() {
+        let (fake, base) = fake("messenger").await;
+        let mut expected = example(include_str!("../../../fixtures/channels/messenger/send_human_agent.json"));
+        let secrets = token(TOKEN);
+        let text = expected["message"]["text"].as_str().unwrap().to_owned();
+        let msg = OutboundMessage { tag: Some(MessageTag::HumanAgent), ..to_jonas(&secrets, &base, Some(&text)) };
+        accepted_id(send(&http_client(), &msg).await);
+        expected["message"]["metadata"] = json!(KEY);
+        assert_eq!(json(&fake.state.accepted("messenger")[0]), expected);
+    }
+
+    #[tokio::test]
+    async fn attachments_go_by_url_one_message_each_after_the_text() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        let attachments = [
+            attachment("image", "https://cdn.example.test/size-chart.png", None),
+            attachment("document", "https://cdn.example.test/invoice.pdf", Some("invoice.pdf")),
+            attachment("video", "https://cdn.example.test/howto.mp4", None),
+            attachment("audio", "https://cdn.example.test/note.mp3", None),
+        ];
+        let msg = OutboundMessage { attachments: &attachments, ..to_jonas(&secrets, &base, Some("Here you go")) };
+        let id = accepted_id(send(&http_client(), &msg).await);
+
+        let accepted = fake.state.accepted("messenger");
+        assert_eq!(accepted[0].platform_message_id.as_deref(), Some(id.as_str()));
+        let messages: Vec<Value> = accepted.iter().map(|r| json(r)["message"].clone()).collect();
+        assert_eq!(
+            messages,
+            [
+                json!({"text": "Here you go", "metadata": KEY}),
+                json!({"attachment": {"type": "image", "payload": {"url": "https://cdn.example.test/size-chart.png"}},
+                       "metadata": KEY}),
+                json!({"attachment": {"type": "file", "payload": {"url": "https://cdn.example.test/invoice.pdf"}},
+                       "metadata": KEY}),
+                json!({"attachment": {"type": "video", "payload": {"url": "https://cdn.example.test/howto.mp4"}},
+                       "metadata": KEY}),
+                json!({"attachment": {"type": "audio", "payload": {"url": "https://cdn.example.test/note.mp3"}},
+                       "metadata": KEY}),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_private_reply_names_the_comment_once_and_a_second_one_is_refused() {
+        let (fake, base) = fake("messenger").await;
+        let expected = example(include_str!("../../../fixtures/channels/messenger/send_private_reply.json"));
+        let secrets = token(TOKEN);
+        let text = expected["message"]["text"].as_str().unwrap().to_owned();
+        let msg = OutboundMessage {
+            idempotency_key: "",
+            // A tag has no meaning for a private reply: it is not sent.
+            tag: Some(MessageTag::HumanAgent),
+            ..message(&secrets, &base, Target::PrivateReply { comment: COMMENT }, Some(&text))
+        };
+        accepted_id(send(&http_client(), &msg).await);
+        let accepted = fake.state.accepted("messenger");
+        assert_eq!(accepted[0].path, format!("/{PAGE}/messages"));
+        assert_eq!(json(&accepted[0]), expected);
+
+        let message = permanent(send(&http_client(), &msg).await, "10900");
+        assert!(message.contains("already replied"), "{message}");
+    }
+
+    #[test]
+    fn a_private_reply_is_one_message() {
+        let secrets = token(TOKEN);
+        let image = [attachment("image", "https://cdn.example.test/a.png", None)];
+        let target = Target::PrivateReply { comment: COMMENT };
+        let only_image = OutboundMessage { attachments: &image, ..message(&secrets, "", target, None) };
+        assert_eq!(bodies(&only_image)[0]["message"]["attachment"]["type"], "image");
+        let both = OutboundMessage { attachments: &image, ..message(&secrets, "", target, Some("hi")) };
+        permanent(messaging_calls(&both, Messaging::Messenger).err().unwrap(), "unsupported");
+    }
+
+    #[tokio::test]
+    async fn a_public_reply_posts_the_text_under_the_comment() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        let text = "Hi Jonas, yes – 4 left in size M.";
+        let msg = message(&secrets, &base, Target::PublicReply { reply_to: COMMENT }, Some(text));
+        let id = accepted_id(send(&http_client(), &msg).await);
+
+        let accepted = fake.state.accepted("messenger");
+        assert_eq!(accepted[0].path, format!("/{COMMENT}/comments"));
+        assert_eq!(accepted[0].platform_message_id.as_deref(), Some(id.as_str()));
+        assert_eq!(header(&accepted[0], "content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(form(&accepted[0]), [("message".to_owned(), text.to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_public_reply_with_attachments_or_without_text_is_refused_without_a_call() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        let image = [attachment("image", "https://cdn.example.test/a.png", None)];
+        let target = Target::PublicReply { reply_to: COMMENT };
+        let msg = OutboundMessage { attachments: &image, ..message(&secrets, &base, target, Some("look")) };
+        assert_eq!(
+            send(&http_client(), &msg).await,
+            SendOutcome::permanent("unsupported", "Facebook public replies cannot carry attachments")
+        );
+        permanent(send(&http_client(), &message(&secrets, &base, target, None)).await, "empty_message");
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn templates_groups_and_empty_messages_are_refused_without_a_call() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        let http = http_client();
+        let template = TemplateSend { name: "hello", language: "en", parameters: &[] };
+        let message = permanent(
+            send(&http, &OutboundMessage { template: Some(template), ..to_jonas(&secrets, &base, Some("x")) }).await,
+            "unsupported",
+        );
+        assert!(message.contains("HUMAN_AGENT"), "{message}");
+        permanent(send(&http, &message_to_group(&secrets, &base)).await, "unsupported");
+        permanent(send(&http, &to_jonas(&secrets, &base, None)).await, "empty_message");
+        let no_url = [switchboard_domain::Attachment { url: None, ..attachment("image", "x", None) }];
+        permanent(
+            send(&http, &OutboundMessage { attachments: &no_url, ..to_jonas(&secrets, &base, None) }).await,
+            "unsupported",
+        );
+        permanent(send(&http, &to_jonas(&Secrets::new(), &base, Some("x"))).await, "missing_secret");
+        assert!(fake.state.requests().is_empty());
+    }
+
+    fn message_to_group<'a>(secrets: &'a Secrets, base: &'a str) -> OutboundMessage<'a> {
+        message(secrets, base, Target::Group { chat: "g" }, Some("x"))
+    }
+
+    #[tokio::test]
+    async fn outside_the_window_unavailable_and_already_replied_are_permanent_with_their_code() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        for (fault, code, subcode) in
+            [("10/2018278", "10", Some("2018278")), ("551/1545041", "551", Some("1545041")), ("10900", "10900", None)]
+        {
+            fake.state.fail_next("messenger", Fault::Permanent(fault.into()), 1);
+            let message = permanent(send(&http_client(), &to_jonas(&secrets, &base, Some("x"))).await, code);
+            if let Some(subcode) = subcode {
+                assert!(message.contains(subcode), "{message}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn rate_limits_server_errors_and_429_are_transient() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token(TOKEN);
+        let http = http_client();
+        for code in ["613", "4", "32"] {
+            fake.state.fail_next("messenger", Fault::Permanent(code.into()), 1);
+            let outcome = send(&http, &to_jonas(&secrets, &base, Some("x"))).await;
+            assert!(is_transient(&outcome), "{code}: {outcome:?}");
+        }
+        for fault in [Fault::ServerError, Fault::RateLimited] {
+            fake.state.fail_next("messenger", fault, 1);
+            let public = message(&secrets, &base, Target::PublicReply { reply_to: COMMENT }, Some("x"));
+            assert!(is_transient(&send(&http, &public).await));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wrong_token_is_permanent_190() {
+        let (fake, base) = fake("messenger").await;
+        let secrets = token("invalid-page-token");
+        permanent(send(&http_client(), &to_jonas(&secrets, &base, Some("x"))).await, "190");
+        let public = message(&secrets, &base, Target::PublicReply { reply_to: COMMENT }, Some("x"));
+        permanent(send(&http_client(), &public).await, "190");
+        assert!(fake.state.accepted("messenger").is_empty());
+    }
+}

@@ -14,6 +14,8 @@
 //! `/api/v2/product/get_comment`.
 //!
 //! Shopee wants a 2xx with an **empty** body, and shuts pushes off for apps that fail too often.
+//!
+//! Sending (signed seller chat messages and review replies) lives in [`outbound`]; [`send`] is its entry point.
 
 use serde::Deserialize;
 use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, InboundSender, ThreadRef};
@@ -22,6 +24,9 @@ use time::OffsetDateTime;
 use crate::ChannelError;
 use crate::signature::{hmac_sha256_hex, verify_hmac_sha256_hex};
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
+
+pub mod outbound;
+pub use outbound::send;
 
 /// The header that carries the push signature.
 pub const SIGNATURE_HEADER: &str = "authorization";

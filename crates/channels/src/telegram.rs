@@ -1119,4 +1119,18 @@ mod tests {
         let SendOutcome::Transient { reason, .. } = &outcome else { panic!("{outcome:?}") };
         assert!(!reason.contains("AAtestbottoken"), "{reason}");
     }
+
+    proptest! {
+        #[test]
+        fn any_answer_to_a_send_is_classified_without_panicking(
+            status in 100u16..600,
+            bytes in prop::collection::vec(any::<u8>(), 0..256),
+            retry_after in prop::option::of(".*"),
+            retry in any::<i64>(),
+        ) {
+            let _ = outcome(status, retry_after.as_deref(), &bytes, OLU);
+            let shaped = serde_json::json!({"ok": false, "error_code": status, "parameters": {"retry_after": retry}});
+            let _ = outcome(status, retry_after.as_deref(), shaped.to_string().as_bytes(), OLU);
+        }
+    }
 }

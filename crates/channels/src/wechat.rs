@@ -22,6 +22,8 @@
 //! WeChat waits 5 seconds and retries twice; the answer is always the literal `success` (no passive reply),
 //! agents answer through the customer-service API.
 
+use std::collections::HashMap;
+
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -36,6 +38,7 @@ use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, Inb
 use time::OffsetDateTime;
 
 use crate::ChannelError;
+use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
 use crate::webhook::{Answer, LineEvents, Method, Parsed, Secrets, WebhookRequest, secret};
 
 /// What WeChat expects when we do not reply passively: no retry, no error shown to the customer.
@@ -368,6 +371,253 @@ fn content(msg_type: &str, fields: &Fields) -> (Option<String>, Vec<Attachment>)
         // A type WeChat added later (mini-program cards, files): keep it so the agent sees something arrived.
         other => (Some(format!("({other} message)")), Vec::new()),
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sending (customer-service messages, 客服消息)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// How long before WeChat's own expiry a cached access token is replaced.
+const TOKEN_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long to wait after WeChat's daily API limit (45009): it resets once a day.
+const DAILY_LIMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+struct CachedToken {
+    token: String,
+    good_until: std::time::Instant,
+}
+
+/// Access tokens by (API address, app id): one fetch serves every send until shortly before it expires.
+static ACCESS_TOKENS: std::sync::LazyLock<std::sync::Mutex<HashMap<(String, String), CachedToken>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn access_tokens() -> std::sync::MutexGuard<'static, HashMap<(String, String), CachedToken>> {
+    ACCESS_TOKENS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn cached_token(base: &str, app_id: &str) -> Option<String> {
+    let tokens = access_tokens();
+    let cached = tokens.get(&(base.to_owned(), app_id.to_owned()))?;
+    (cached.good_until > std::time::Instant::now()).then(|| cached.token.clone())
+}
+
+/// Forgets `token` (only that one: another send may have fetched a newer token meanwhile).
+fn drop_token(base: &str, app_id: &str, token: &str) {
+    let mut tokens = access_tokens();
+    let key = (base.to_owned(), app_id.to_owned());
+    if tokens.get(&key).is_some_and(|cached| cached.token == token) {
+        tokens.remove(&key);
+    }
+}
+
+fn errcode(body: &serde_json::Value) -> Option<i64> {
+    body.get("errcode").and_then(serde_json::Value::as_i64)
+}
+
+fn errmsg(body: &serde_json::Value, bytes: &[u8]) -> String {
+    body.get("errmsg")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).chars().take(300).collect())
+}
+
+/// Reads the answer of `GET /cgi-bin/token`: the token and its lifetime in seconds, or why there is none.
+fn token_outcome(status: u16, retry_after: Option<&str>, bytes: &[u8]) -> Result<(String, u64), SendOutcome> {
+    if let Some(transient) = classify_status(status, retry_after) {
+        return Err(transient);
+    }
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    if let Some(token) = body.get("access_token").and_then(serde_json::Value::as_str).filter(|t| !t.trim().is_empty()) {
+        let expires_in = body.get("expires_in").and_then(serde_json::Value::as_u64).unwrap_or(7200);
+        return Ok((token.to_owned(), expires_in));
+    }
+    let message = format!("WeChat gave no access token: {}", errmsg(&body, bytes));
+    Err(match errcode(&body) {
+        Some(-1) => SendOutcome::transient(message),
+        Some(45009) => SendOutcome::Transient { reason: message, retry_after: Some(DAILY_LIMIT_WAIT) },
+        // Wrong app id or secret (40013, 40125, and 40001 here), server IP not on the whitelist (40164), …
+        Some(code) => SendOutcome::permanent(code.to_string(), message),
+        None => SendOutcome::permanent(status.to_string(), message),
+    })
+}
+
+/// The account's access token: cached, else fetched with the app id and secret.
+async fn access_token(
+    http: &reqwest::Client,
+    base: &str,
+    app_id: &str,
+    app_secret: &str,
+) -> Result<String, SendOutcome> {
+    if let Some(token) = cached_token(base, app_id) {
+        return Ok(token);
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credential")
+        .append_pair("appid", app_id)
+        .append_pair("secret", app_secret)
+        .finish();
+    // The secret is in the URL: errors are reported without it.
+    let response = http
+        .get(format!("{base}/cgi-bin/token?{query}"))
+        .send()
+        .await
+        .map_err(|e| SendOutcome::from_transport(&e.without_url()))?;
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes = response.bytes().await.map_err(|e| SendOutcome::from_transport(&e.without_url()))?;
+    let (token, expires_in) = token_outcome(status, retry_after.as_deref(), &bytes)?;
+    // WeChat says 7200 s; an absurd answer must not keep a token (or overflow the clock) for longer than a day.
+    let lifetime = std::time::Duration::from_secs(expires_in.min(86_400)).saturating_sub(TOKEN_MARGIN);
+    access_tokens().insert(
+        (base.to_owned(), app_id.to_owned()),
+        CachedToken { token: token.clone(), good_until: std::time::Instant::now() + lifetime },
+    );
+    Ok(token)
+}
+
+/// Reads the answer of `custom/send`; `true` when WeChat refused the access token (it must be fetched again).
+fn custom_send_outcome(status: u16, retry_after: Option<&str>, bytes: &[u8]) -> (SendOutcome, bool) {
+    if let Some(transient) = classify_status(status, retry_after) {
+        return (transient, false);
+    }
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let message = errmsg(&body, bytes);
+    let outcome = match errcode(&body) {
+        Some(0) => SendOutcome::Accepted { platform_message_id: None },
+        None if (200..300).contains(&status) => SendOutcome::Accepted { platform_message_id: None },
+        None => SendOutcome::permanent(status.to_string(), message),
+        // Invalid, expired or malformed access token: fetch a new one and try again.
+        Some(40001 | 42001 | 40014) => {
+            return (SendOutcome::transient(format!("WeChat refused the access token ({message})")), true);
+        }
+        Some(-1) => SendOutcome::transient(format!("WeChat is busy ({message})")),
+        Some(45009) => SendOutcome::Transient {
+            reason: format!("WeChat's daily API limit is reached ({message})"),
+            retry_after: Some(DAILY_LIMIT_WAIT),
+        },
+        // 45015 outside the 48-hour window or unfollowed, 45047 the 5 replies are used, 40003 unknown OpenID, …
+        Some(code) => SendOutcome::permanent(code.to_string(), message),
+    };
+    (outcome, false)
+}
+
+/// Sends one customer-service message (one `custom/send` call).
+async fn send_one(
+    http: &reqwest::Client,
+    base: &str,
+    (app_id, app_secret): (&str, &str),
+    payload: &serde_json::Value,
+) -> SendOutcome {
+    let token = match access_token(http, base, app_id, app_secret).await {
+        Ok(token) => token,
+        Err(outcome) => return outcome,
+    };
+    let query = form_urlencoded::Serializer::new(String::new()).append_pair("access_token", &token).finish();
+    let response = match http.post(format!("{base}/cgi-bin/message/custom/send?{query}")).json(payload).send().await {
+        Ok(response) => response,
+        Err(e) => return SendOutcome::from_transport(&e.without_url()),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return SendOutcome::from_transport(&e.without_url()),
+    };
+    let (outcome, token_refused) = custom_send_outcome(status, retry_after.as_deref(), &bytes);
+    if token_refused {
+        drop_token(base, app_id, &token);
+    }
+    outcome
+}
+
+/// The customer-service messages for the body and the attachments, in that order. WeChat takes media only as
+/// uploaded `media_id`s (image, voice, video).
+fn custom_messages(openid: &str, msg: &OutboundMessage<'_>) -> Result<Vec<serde_json::Value>, SendOutcome> {
+    let mut messages = Vec::new();
+    if let Some(text) = msg.body.filter(|b| !b.trim().is_empty()) {
+        messages.push(serde_json::json!({ "touser": openid, "msgtype": "text", "text": { "content": text } }));
+    }
+    for attachment in msg.attachments {
+        let msgtype = match attachment.kind.as_str() {
+            "image" => "image",
+            "audio" | "voice" => "voice",
+            "video" => "video",
+            other => {
+                return Err(SendOutcome::permanent(
+                    "unsupported",
+                    format!("WeChat customer-service messages cannot carry a {other}: share it as a link in the text"),
+                ));
+            }
+        };
+        let Some(media_id) = attachment.media_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) else {
+            return Err(SendOutcome::permanent(
+                "unsupported",
+                "WeChat needs uploaded media: this attachment has only a URL, no WeChat media_id",
+            ));
+        };
+        let mut message = serde_json::json!({ "touser": openid, "msgtype": msgtype });
+        message[msgtype] = serde_json::json!({ "media_id": media_id });
+        messages.push(message);
+    }
+    if messages.is_empty() {
+        return Err(SendOutcome::permanent("empty_message", "nothing to send: no text and no attachment"));
+    }
+    Ok(messages)
+}
+
+/// Sends one outbound message to a follower (`touser` = their OpenID) through the customer-service API: allowed
+/// for 48 hours after the customer's last message, at most 5 messages per customer message.
+///
+/// WeChat carries one item per message, so text and each attachment are separate calls, text first. Only the
+/// first call's failure is reported as it is (so a transient one is retried); once a part went out, a later
+/// failure is permanent, because retrying would send the first parts again. WeChat gives no message id.
+pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
+    let Ok(app_id) = secret(msg.secrets, "app_id") else {
+        return SendOutcome::permanent("missing_secret", "the WeChat line has no app_id secret");
+    };
+    let Ok(app_secret) = secret(msg.secrets, "app_secret") else {
+        return SendOutcome::permanent("missing_secret", "the WeChat line has no app_secret secret");
+    };
+    let openid = match msg.target {
+        Target::Direct { recipient } if !recipient.trim().is_empty() => recipient.trim(),
+        Target::Direct { .. } => return SendOutcome::permanent("invalid_recipient", "the OpenID is empty"),
+        Target::Group { .. } | Target::PublicReply { .. } | Target::PrivateReply { .. } => {
+            return SendOutcome::permanent(
+                "unsupported",
+                "WeChat customer-service messages only go to one follower's private chat",
+            );
+        }
+    };
+    if msg.template.is_some() {
+        return SendOutcome::permanent(
+            "unsupported",
+            "WeChat template messages are a separate product; only customer-service messages are sent",
+        );
+    }
+    let messages = match custom_messages(openid, msg) {
+        Ok(messages) => messages,
+        Err(outcome) => return outcome,
+    };
+    let base = msg.api_base_url.trim_end_matches('/');
+    for (sent, message) in messages.iter().enumerate() {
+        let outcome = send_one(http, base, (app_id, app_secret), message).await;
+        match outcome {
+            SendOutcome::Accepted { .. } => {}
+            failure if sent == 0 => return failure,
+            SendOutcome::Permanent { code, message } => {
+                return SendOutcome::permanent(code, partly(sent, messages.len(), &message));
+            }
+            SendOutcome::Transient { reason, .. } => {
+                return SendOutcome::permanent("partially_sent", partly(sent, messages.len(), &reason));
+            }
+        }
+    }
+    SendOutcome::Accepted { platform_message_id: None }
+}
+
+fn partly(sent: usize, total: usize, why: &str) -> String {
+    format!("only {sent} of the {total} parts were sent (text first, then attachments); the rest failed: {why}")
 }
 
 #[cfg(test)]
@@ -720,6 +970,311 @@ mod tests {
         fn arbitrary_encrypted_values_never_panic(encrypted in "[A-Za-z0-9+/=]{0,200}") {
             let _ = decrypt(AES_KEY, APP_ID, &encrypted);
             let _ = call(Method::Post, &safe_mode_query(&encrypted), envelope(&encrypted).as_bytes(), &secrets());
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Sending, against the fake platform
+    // -----------------------------------------------------------------------------------------------------------
+
+    use crate::send::{OutboundMessage, SendOutcome, Target, TemplateSend, http_client};
+    use switchboard_fakes::{FakePlatforms, Fault, Recorded};
+
+    const CUSTOM_SEND_TEXT: &str = include_str!("../../../fixtures/channels/wechat/custom_send_text.json");
+    const CUSTOM_SEND_OK: &str = include_str!("../../../fixtures/channels/wechat/custom_send_ok.json");
+    const ERROR_45015: &str = include_str!("../../../fixtures/channels/wechat/custom_send_error_45015.json");
+    const ERROR_45047: &str = include_str!("../../../fixtures/channels/wechat/custom_send_error_45047.json");
+
+    /// Each test uses its own app id, so that the process-wide token cache never mixes tests.
+    fn app_secrets(app_id: &str, app_secret: &str) -> Secrets {
+        let mut s = secrets();
+        s.insert("app_id".into(), app_id.into());
+        s.insert("app_secret".into(), app_secret.into());
+        s
+    }
+
+    fn outbound<'a>(base: &'a str, secrets: &'a Secrets, body: Option<&'a str>) -> OutboundMessage<'a> {
+        OutboundMessage {
+            kind: ChannelKind::Wechat,
+            business_id: ACCOUNT,
+            secrets,
+            api_base_url: base,
+            target: Target::Direct { recipient: OPENID },
+            body,
+            attachments: &[],
+            template: None,
+            tag: None,
+            reply_token: None,
+            idempotency_key: "outbox-1",
+        }
+    }
+
+    async fn fake() -> (FakePlatforms, String) {
+        let fake = FakePlatforms::spawn("127.0.0.1:0").await.unwrap();
+        let base = format!("{}/wechat", fake.base_url);
+        (fake, base)
+    }
+
+    fn json_of(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn token_requests(fake: &FakePlatforms) -> Vec<Recorded> {
+        fake.state.requests().into_iter().filter(|r| r.path.starts_with("/cgi-bin/token")).collect()
+    }
+
+    fn sends(fake: &FakePlatforms) -> Vec<Recorded> {
+        fake.state
+            .accepted("wechat")
+            .into_iter()
+            .filter(|r| r.path.starts_with("/cgi-bin/message/custom/send"))
+            .collect()
+    }
+
+    fn media(kind: &str, media_id: Option<&str>, url: Option<&str>) -> Attachment {
+        Attachment {
+            kind: kind.into(),
+            url: url.map(str::to_owned),
+            media_id: media_id.map(str::to_owned),
+            mime_type: None,
+            filename: None,
+        }
+    }
+
+    fn is_permanent(outcome: &SendOutcome, expected: &str) -> bool {
+        matches!(outcome, SendOutcome::Permanent { code, .. } if code == expected)
+    }
+
+    const ACCEPTED: SendOutcome = SendOutcome::Accepted { platform_message_id: None };
+
+    #[tokio::test]
+    async fn a_text_is_the_documented_custom_message_and_the_access_token_is_fetched_once() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND00000000text", "app-secret-1");
+        let text = "您好，订单 3307 已于今天发货，运单号 SF0000TEST。";
+        assert_eq!(send(&http_client(), &outbound(&base, &secrets, Some(text))).await, ACCEPTED);
+        assert_eq!(send(&http_client(), &outbound(&base, &secrets, Some("second"))).await, ACCEPTED);
+        let tokens = token_requests(&fake);
+        assert_eq!(tokens.len(), 1, "the token is cached between sends");
+        assert_eq!(tokens[0].method, "GET");
+        assert_eq!(
+            tokens[0].path,
+            "/cgi-bin/token?grant_type=client_credential&appid=wxSEND00000000text&secret=app-secret-1"
+        );
+        let sends = sends(&fake);
+        assert_eq!(sends.len(), 2);
+        assert_eq!(json_of(&sends[0].body), json_of(CUSTOM_SEND_TEXT), "the custom_send_text fixture is what we build");
+        assert!(
+            sends[0]
+                .path
+                .starts_with("/cgi-bin/message/custom/send?access_token=FAKE_ACCESS_TOKEN_wxSEND00000000text_")
+        );
+        assert_eq!(sends[0].path, sends[1].path);
+    }
+
+    #[tokio::test]
+    async fn each_line_sends_with_the_token_of_its_own_app() {
+        let (fake, base) = fake().await;
+        let (a, b) = (app_secrets("wxSEND0000000lineA", "s"), app_secrets("wxSEND0000000lineB", "s"));
+        let mut first = outbound(&base, &a, Some("from a"));
+        first.business_id = "gh_a";
+        let mut second = outbound(&base, &b, Some("from b"));
+        second.business_id = "gh_b";
+        assert_eq!(send(&http_client(), &first).await, ACCEPTED);
+        assert_eq!(send(&http_client(), &second).await, ACCEPTED);
+        let sends = sends(&fake);
+        assert!(sends[0].path.contains("FAKE_ACCESS_TOKEN_wxSEND0000000lineA_"), "{}", sends[0].path);
+        assert!(sends[1].path.contains("FAKE_ACCESS_TOKEN_wxSEND0000000lineB_"), "{}", sends[1].path);
+    }
+
+    #[tokio::test]
+    async fn uploaded_media_go_by_media_id_after_the_text_as_separate_messages() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND0000000media", "s");
+        let attachments = [media("image", Some("MEDIA_ID_label"), None), media("audio", Some("MEDIA_ID_voice"), None)];
+        let mut msg = outbound(&base, &secrets, Some("运单如下"));
+        msg.attachments = &attachments;
+        assert_eq!(send(&http_client(), &msg).await, ACCEPTED);
+        let bodies: Vec<serde_json::Value> = sends(&fake).iter().map(|r| json_of(&r.body)).collect();
+        assert_eq!(
+            bodies,
+            [
+                serde_json::json!({"touser": OPENID, "msgtype": "text", "text": {"content": "运单如下"}}),
+                serde_json::json!({"touser": OPENID, "msgtype": "image", "image": {"media_id": "MEDIA_ID_label"}}),
+                serde_json::json!({"touser": OPENID, "msgtype": "voice", "voice": {"media_id": "MEDIA_ID_voice"}}),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_part_failing_after_the_text_went_out_is_permanent_and_says_so() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND00000partial", "s");
+        let attachments = [media("image", Some("MEDIA_ID_invalid"), None)];
+        let mut msg = outbound(&base, &secrets, Some("see the photo"));
+        msg.attachments = &attachments;
+        let outcome = send(&http_client(), &msg).await;
+        let SendOutcome::Permanent { code, message } = &outcome else { panic!("{outcome:?}") };
+        assert_eq!(code, "40007");
+        assert!(message.contains("only 1 of the 2 parts were sent"), "{message}");
+        assert_eq!(sends(&fake).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn what_wechat_cannot_send_is_refused_before_calling() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND0000000never", "s");
+        let by_url = [media("image", None, Some("https://cdn.test/label.png"))];
+        let document = [media("document", Some("MEDIA_ID_pdf"), None)];
+        for attachments in [&by_url[..], &document[..]] {
+            let mut msg = outbound(&base, &secrets, Some("see attached"));
+            msg.attachments = attachments;
+            assert!(is_permanent(&send(&http_client(), &msg).await, "unsupported"));
+        }
+        let SendOutcome::Permanent { message, .. } = ({
+            let mut msg = outbound(&base, &secrets, None);
+            msg.attachments = &by_url;
+            send(&http_client(), &msg).await
+        }) else {
+            panic!()
+        };
+        assert!(message.contains("WeChat needs uploaded media"), "{message}");
+        for target in
+            [Target::Group { chat: "1" }, Target::PublicReply { reply_to: "1" }, Target::PrivateReply { comment: "1" }]
+        {
+            let mut msg = outbound(&base, &secrets, Some("hi"));
+            msg.target = target;
+            assert!(is_permanent(&send(&http_client(), &msg).await, "unsupported"));
+        }
+        let parameters = ["x".to_owned()];
+        let mut templated = outbound(&base, &secrets, None);
+        templated.template = Some(TemplateSend { name: "t", language: "zh_CN", parameters: &parameters });
+        assert!(is_permanent(&send(&http_client(), &templated).await, "unsupported"));
+        assert!(is_permanent(&send(&http_client(), &outbound(&base, &secrets, None)).await, "empty_message"));
+        for missing in ["app_id", "app_secret"] {
+            let mut without = secrets.clone();
+            without.remove(missing);
+            assert!(is_permanent(
+                &send(&http_client(), &outbound(&base, &without, Some("hi"))).await,
+                "missing_secret"
+            ));
+        }
+        assert!(fake.state.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn outside_the_window_over_the_quota_and_an_unknown_openid_are_permanent() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND000permanent", "s");
+        let msg = outbound(&base, &secrets, Some("hi"));
+        for code in ["45015", "45047", "40003"] {
+            fake.state.fail_next("wechat", Fault::Permanent(code.into()), 1);
+            let outcome = send(&http_client(), &msg).await;
+            assert!(
+                matches!(&outcome, SendOutcome::Permanent { code: c, message } if c == code && message.contains("rid")),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_answers_are_classified() {
+        assert_eq!(custom_send_outcome(200, None, CUSTOM_SEND_OK.as_bytes()), (ACCEPTED, false));
+        assert_eq!(
+            custom_send_outcome(200, None, ERROR_45015.as_bytes()),
+            (
+                SendOutcome::permanent(
+                    "45015",
+                    "response out of time limit or subscription is canceled rid: 6770TEST-0000"
+                ),
+                false
+            )
+        );
+        assert_eq!(
+            custom_send_outcome(200, None, ERROR_45047.as_bytes()),
+            (SendOutcome::permanent("45047", "out of response count limit rid: 6770TEST-0001"), false)
+        );
+        assert!(matches!(
+            custom_send_outcome(200, None, br#"{"errcode":42001,"errmsg":"access_token expired"}"#),
+            (SendOutcome::Transient { .. }, true)
+        ));
+        assert!(matches!(
+            custom_send_outcome(200, None, br#"{"errcode":45009,"errmsg":"limit"}"#),
+            (SendOutcome::Transient { retry_after: Some(_), .. }, false)
+        ));
+        assert!(matches!(custom_send_outcome(502, None, b"bad gateway"), (SendOutcome::Transient { .. }, false)));
+        assert!(matches!(custom_send_outcome(404, None, b"<html>"), (SendOutcome::Permanent { .. }, false)));
+        assert!(matches!(
+            token_outcome(200, None, br#"{"errcode":-1,"errmsg":"system error"}"#),
+            Err(SendOutcome::Transient { .. })
+        ));
+        assert!(matches!(
+            token_outcome(200, None, br#"{"errcode":40164,"errmsg":"invalid ip 203.0.113.9, not in whitelist"}"#),
+            Err(SendOutcome::Permanent { code, .. }) if code == "40164"
+        ));
+        assert!(matches!(token_outcome(200, None, b"[1,2]"), Err(SendOutcome::Permanent { .. })));
+        assert_eq!(token_outcome(200, None, br#"{"access_token":"T","expires_in":30}"#), Ok(("T".into(), 30)));
+    }
+
+    #[tokio::test]
+    async fn a_refused_access_token_is_dropped_and_the_retry_fetches_a_new_one() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND00000refresh", "s");
+        let msg = outbound(&base, &secrets, Some("hi"));
+        assert_eq!(send(&http_client(), &msg).await, ACCEPTED);
+        for code in ["40001", "42001"] {
+            fake.state.fail_next("wechat", Fault::Permanent(code.into()), 1);
+            assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Transient { .. }), "{code}");
+            assert_eq!(send(&http_client(), &msg).await, ACCEPTED);
+        }
+        assert_eq!(token_requests(&fake).len(), 3, "a new token after each refusal");
+    }
+
+    #[tokio::test]
+    async fn a_busy_platform_server_errors_and_rate_limits_are_transient() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND000transient", "s");
+        let msg = outbound(&base, &secrets, Some("hi"));
+        for fault in [Fault::Permanent("-1".into()), Fault::ServerError, Fault::RateLimited] {
+            fake.state.fail_next("wechat", fault.clone(), 1);
+            assert!(matches!(send(&http_client(), &msg).await, SendOutcome::Transient { .. }), "{fault:?}");
+        }
+        assert_eq!(token_requests(&fake).len(), 1, "none of these drop the token");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_app_secret_is_permanent_and_nothing_is_sent() {
+        let (fake, base) = fake().await;
+        let secrets = app_secrets("wxSEND000badsecret", "invalid-secret");
+        let outcome = send(&http_client(), &outbound(&base, &secrets, Some("hi"))).await;
+        assert!(
+            matches!(&outcome, SendOutcome::Permanent { code, message } if code == "40125" && !message.contains("invalid-secret")),
+            "{outcome:?}"
+        );
+        assert!(sends(&fake).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_is_transient_and_does_not_reveal_the_app_secret() {
+        let secrets = app_secrets("wxSEND000transport", "very-secret-value");
+        let outcome = send(&http_client(), &outbound("http://127.0.0.1:9/wechat", &secrets, Some("hi"))).await;
+        let SendOutcome::Transient { reason, .. } = &outcome else { panic!("{outcome:?}") };
+        assert!(!reason.contains("very-secret-value"), "{reason}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_answer_to_a_send_or_token_fetch_is_classified_without_panicking(
+            status in 100u16..600,
+            bytes in prop::collection::vec(any::<u8>(), 0..256),
+            errcode in any::<i64>(),
+            expires_in in any::<u64>(),
+        ) {
+            let _ = custom_send_outcome(status, None, &bytes);
+            let _ = token_outcome(status, None, &bytes);
+            let shaped = serde_json::json!({"errcode": errcode, "errmsg": "x", "access_token": "t", "expires_in": expires_in});
+            let _ = custom_send_outcome(status, None, shaped.to_string().as_bytes());
+            let _ = token_outcome(status, None, shaped.to_string().as_bytes());
         }
     }
 }

@@ -9,20 +9,22 @@
 //! carries what the business typed in that app. Other fields (template reviews, quality, account
 //! alerts, history sync) carry nothing for an inbox and are skipped.
 //!
-//! [`send`] sends text, media by link and templates from a business number.
+//! Sending (text, media by link and templates, `POST {base}/{phone-number-id}/messages`) lives in
+//! [`outbound`]; [`send`] is its entry point.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use switchboard_domain::{
     Attachment, ChannelKind, DeliveryStatus, InboundEvent, InboundItem, InboundSender, MessageError, StatusUpdate,
     ThreadRef,
 };
 
 use crate::ChannelError;
-use crate::meta::graph::{self, GraphBody, GraphCall};
 use crate::meta::{self, Entry, Lines, null_default, opt_id, read, text, time};
-use crate::send::{OutboundMessage, SendOutcome, Target, TemplateSend};
 use crate::webhook::{Answer, Parsed, Secrets, WebhookRequest};
+
+pub mod outbound;
+pub use outbound::send;
 
 /// Verifies and parses one webhook call (see [`meta::handle`]).
 pub fn handle(req: &WebhookRequest<'_>, secrets: &Secrets) -> Result<Parsed, ChannelError> {
@@ -413,138 +415,6 @@ fn status_event(status: Status) -> Result<Option<InboundEvent>, ChannelError> {
         MessageError { code, message }
     });
     Ok(Some(InboundEvent::Status(StatusUpdate { platform_message_id: id, status: delivery, error, at })))
-}
-
-// ---- Sending ----
-
-/// The longest caption WhatsApp takes; a longer text goes as its own message.
-pub const CAPTION_LIMIT: usize = 1024;
-
-/// Sends one outbound message from the business number `msg.business_id` to the customer's
-/// wa_id: `POST {base}/{phone-number-id}/messages` with the account's `access_token`.
-///
-/// A template goes alone (`type: template`, its body parameters in order). Otherwise the text
-/// is a `text` message, and each attachment a media message by `link` (or uploaded media `id`):
-/// image, video, audio, sticker, and anything else as a document with its filename. The text
-/// rides as the caption of the first attachment when that takes one (image, video, document)
-/// and fits. Every part carries `biz_opaque_callback_data` = the idempotency key, which status
-/// webhooks echo.
-///
-/// Errors are Graph errors ([`meta::graph::outcome`]): 131047 (outside the 24-hour window),
-/// 131026, 131051, 132000/132001 (template) and 190 (token) are permanent; 130429, 131056, 4
-/// and 80007 are rate limits and transient.
-pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutcome {
-    let token = match graph::access_token(msg, "WhatsApp") {
-        Ok(token) => token,
-        Err(outcome) => return outcome,
-    };
-    let bodies = match requests(msg) {
-        Ok(bodies) => bodies,
-        Err(outcome) => return outcome,
-    };
-    let url = graph::edge_url(msg, msg.business_id, "messages");
-    let calls =
-        bodies.into_iter().map(|body| GraphCall { url: url.clone(), body: GraphBody::Json(body), id: graph::wamid });
-    graph::send_calls(http, token, calls.collect()).await
-}
-
-/// The request bodies that send `msg`, in order, or why it cannot be sent.
-pub(crate) fn requests(msg: &OutboundMessage<'_>) -> Result<Vec<Value>, SendOutcome> {
-    let to = match msg.target {
-        Target::Direct { recipient } if !recipient.trim().is_empty() => recipient.trim(),
-        Target::Direct { .. } => {
-            return Err(SendOutcome::permanent("invalid_recipient", "the customer's wa_id is empty"));
-        }
-        Target::Group { .. } => {
-            return Err(SendOutcome::permanent("unsupported", "WhatsApp group chats cannot be sent to from here"));
-        }
-        Target::PublicReply { .. } | Target::PrivateReply { .. } => {
-            return Err(SendOutcome::permanent("unsupported", "WhatsApp has no comments to reply to"));
-        }
-    };
-    let message = |kind: &str, part: Value| {
-        let mut body = json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": to,
-            "type": kind,
-            kind: part,
-        });
-        if !msg.idempotency_key.trim().is_empty() {
-            body["biz_opaque_callback_data"] = json!(msg.idempotency_key);
-        }
-        body
-    };
-    if let Some(template) = msg.template {
-        if !msg.attachments.is_empty() {
-            return Err(SendOutcome::permanent(
-                "unsupported",
-                "a WhatsApp template is sent alone: attachments cannot go with it",
-            ));
-        }
-        return Ok(vec![message("template", template_object(&template))]);
-    }
-    let text = msg.body.filter(|b| !b.trim().is_empty());
-    let captioned = text.filter(|t| {
-        t.chars().count() <= CAPTION_LIMIT
-            && msg.attachments.first().is_some_and(|a| matches!(media_kind(a), "image" | "video" | "document"))
-    });
-    let mut bodies = Vec::new();
-    if let (Some(text), None) = (text, captioned) {
-        let has_link = text.contains("https://") || text.contains("http://");
-        bodies.push(message("text", json!({ "preview_url": has_link, "body": text })));
-    }
-    for (i, attachment) in msg.attachments.iter().enumerate() {
-        let kind = media_kind(attachment);
-        let url = attachment.url.as_deref().map(str::trim).filter(|u| !u.is_empty());
-        let media_id = attachment.media_id.as_deref().map(str::trim).filter(|m| !m.is_empty());
-        let mut part = match (url, media_id) {
-            (Some(url), _) => json!({ "link": url }),
-            (None, Some(id)) => json!({ "id": id }),
-            (None, None) => {
-                return Err(SendOutcome::permanent(
-                    "unsupported",
-                    format!("WhatsApp sends media by link or media id: this {} has neither", attachment.kind),
-                ));
-            }
-        };
-        if i == 0
-            && let Some(caption) = captioned
-        {
-            part["caption"] = json!(caption);
-        }
-        if kind == "document"
-            && let Some(filename) = attachment.filename.as_deref().filter(|f| !f.trim().is_empty())
-        {
-            part["filename"] = json!(filename);
-        }
-        bodies.push(message(kind, part));
-    }
-    if bodies.is_empty() {
-        return Err(SendOutcome::permanent("empty_message", "nothing to send: no text, attachment or template"));
-    }
-    Ok(bodies)
-}
-
-/// WhatsApp's media message types; files and anything else go as documents.
-fn media_kind(attachment: &Attachment) -> &'static str {
-    match attachment.kind.as_str() {
-        "image" => "image",
-        "video" => "video",
-        "audio" => "audio",
-        "sticker" => "sticker",
-        _ => "document",
-    }
-}
-
-/// `{name, language: {code}, components: [{type: body, parameters: [{type: text, text}…]}]}`.
-fn template_object(template: &TemplateSend<'_>) -> Value {
-    let mut object = json!({ "name": template.name, "language": { "code": template.language } });
-    if !template.parameters.is_empty() {
-        let parameters: Vec<Value> = template.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect();
-        object["components"] = json!([{ "type": "body", "parameters": parameters }]);
-    }
-    object
 }
 
 #[cfg(test)]

@@ -1224,4 +1224,19 @@ mod tests {
         assert!(is_permanent(&outcome(403, None, None, now, br#"{"errors":"odd"}"#), "403"));
         assert_eq!(outcome(201, None, None, now, b"[]"), SendOutcome::Accepted { platform_message_id: None });
     }
+
+    proptest! {
+        #[test]
+        fn any_answer_to_a_send_is_classified_without_panicking(
+            status in 100u16..600,
+            bytes in prop::collection::vec(any::<u8>(), 0..256),
+            reset in prop::option::of(".*"),
+            now in any::<i32>(),
+        ) {
+            let now = OffsetDateTime::from_unix_timestamp(i64::from(now)).unwrap();
+            let _ = outcome(status, None, reset.as_deref(), now, &bytes);
+            let _ = outcome(429, Some("1"), Some(&i64::MAX.to_string()), now, &bytes);
+            let _ = outcome(429, None, Some(&i64::MIN.to_string()), now, &bytes);
+        }
+    }
 }

@@ -28,7 +28,10 @@ pub fn placeholder_count(body: &str) -> Result<usize, DomainError> {
     seen.dedup();
     for (i, n) in seen.iter().enumerate() {
         if *n != i + 1 {
-            return Err(DomainError::invalid("body", format!("placeholders must be numbered 1 to {} without gaps", seen.len())));
+            return Err(DomainError::invalid(
+                "body",
+                format!("placeholders must be numbered 1 to {} without gaps", seen.len()),
+            ));
         }
     }
     Ok(seen.len())

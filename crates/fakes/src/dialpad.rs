@@ -57,9 +57,10 @@ fn injected(code: &str) -> Response {
 }
 
 fn e164(value: &serde_json::Value) -> bool {
-    value.as_str().and_then(|s| s.strip_prefix('+')).is_some_and(|digits| {
-        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-    })
+    value
+        .as_str()
+        .and_then(|s| s.strip_prefix('+'))
+        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Why the body is not a sendable SMS, in Dialpad's words.
@@ -90,15 +91,16 @@ async fn send_sms(State(state): State<FakeState>, uri: Uri, headers: HeaderMap, 
         headers: &headers,
         body: &body,
     };
-    let query_key = uri.query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "apikey").map(|(_, v)| v.into_owned())
-    });
+    let query_key = uri
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "apikey").map(|(_, v)| v.into_owned()));
     let key = bearer(&headers).map(str::to_owned).or(query_key).filter(|k| !k.is_empty());
     if key.is_none_or(|k| k.starts_with("wrong")) {
         incoming.record(&state, false, None);
         return error("401", "Invalid API key.");
     }
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok().filter(|v: &serde_json::Value| v.is_object());
+    let parsed: Option<serde_json::Value> =
+        serde_json::from_slice(&body).ok().filter(|v: &serde_json::Value| v.is_object());
     let Some(sms) = parsed else {
         incoming.record(&state, false, None);
         return error("400", "The request body is not a JSON object.");

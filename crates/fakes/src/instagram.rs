@@ -8,7 +8,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::routing::post;
 
@@ -30,14 +30,14 @@ pub fn routes() -> Router<FakeState> {
     Router::new()
         .route(
             "/{ig_account_id}/messages",
-            post(|state: State<FakeState>, account: Path<String>, uri: Uri, headers: HeaderMap, body: Bytes| {
-                send_api(&INSTAGRAM, state, account, uri, headers, body)
+            post(|state: State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes| {
+                send_api(&INSTAGRAM, state, uri, headers, body)
             }),
         )
         .route(
             "/{comment_id}/replies",
-            post(|state: State<FakeState>, comment: Path<String>, uri: Uri, headers: HeaderMap, body: Bytes| {
-                public_reply(&INSTAGRAM, state, comment, uri, headers, body)
+            post(|state: State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes| {
+                public_reply(&INSTAGRAM, state, uri, headers, body)
             }),
         )
 }

@@ -81,7 +81,8 @@ async fn send_text(State(state): State<FakeState>, uri: Uri, headers: HeaderMap,
         incoming.record(&state, false, None);
         return error("401", "Invalid API key or secret.");
     }
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok().filter(|v: &serde_json::Value| v.is_object());
+    let parsed: Option<serde_json::Value> =
+        serde_json::from_slice(&body).ok().filter(|v: &serde_json::Value| v.is_object());
     let Some(text) = parsed else {
         incoming.record(&state, false, None);
         return error("400", "The request body is not a JSON object.");

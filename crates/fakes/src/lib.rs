@@ -28,7 +28,7 @@ pub mod wechat;
 pub mod whatsapp;
 pub mod x;
 
-pub use state::{Fault, FakeState, Recorded};
+pub use state::{FakeState, Fault, Recorded};
 
 use axum::Json;
 use axum::Router;

@@ -74,37 +74,37 @@ fn is_uuid(key: &str) -> bool {
 }
 
 /// Checks the token and the messages; the parsed body on success.
-fn check(headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
+fn check(headers: &HeaderMap, body: &[u8]) -> Result<Value, Box<Response>> {
     match bearer(headers) {
         Some(token) if !token.trim().is_empty() && !token.contains("invalid") => {}
-        _ => return Err(unauthorized()),
+        _ => return Err(Box::new(unauthorized())),
     }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return Err(error(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON"));
+        return Err(Box::new(error(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON")));
     };
     let Some(messages) = value.get("messages").and_then(Value::as_array) else {
-        return Err(invalid("messages", "must be specified"));
+        return Err(Box::new(invalid("messages", "must be specified")));
     };
     if messages.is_empty() || messages.len() > 5 {
-        return Err(invalid("messages", "Size must be between 1 and 5"));
+        return Err(Box::new(invalid("messages", "Size must be between 1 and 5")));
     }
     for (i, message) in messages.iter().enumerate() {
         let field = |name: &str| message.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
         match field("type") {
             Some("text") => {
                 if field("text").is_none() {
-                    return Err(invalid(&format!("messages[{i}].text"), "must be specified"));
+                    return Err(Box::new(invalid(&format!("messages[{i}].text"), "must be specified")));
                 }
             }
             Some("image") => {
                 for name in ["originalContentUrl", "previewImageUrl"] {
                     if !field(name).is_some_and(|u| u.starts_with("https://")) {
-                        return Err(invalid(&format!("messages[{i}].{name}"), "must be an HTTPS URL"));
+                        return Err(Box::new(invalid(&format!("messages[{i}].{name}"), "must be an HTTPS URL")));
                     }
                 }
             }
             Some("video" | "audio" | "location" | "sticker" | "imagemap" | "template" | "flex") => {}
-            _ => return Err(invalid(&format!("messages[{i}].type"), "invalid message type")),
+            _ => return Err(Box::new(invalid(&format!("messages[{i}].type"), "invalid message type"))),
         }
     }
     Ok(value)
@@ -126,7 +126,7 @@ async fn reply(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) 
         Ok(value) => value,
         Err(response) => {
             incoming.record(&state, false, None);
-            return response;
+            return *response;
         }
     };
     let Some(token) = value.get("replyToken").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
@@ -153,10 +153,13 @@ async fn push(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) -
     let retry_key = header(&headers, "x-line-retry-key").map(str::to_owned);
     let checked = check(&headers, &body).and_then(|value| {
         if value.get("to").and_then(Value::as_str).is_none_or(str::is_empty) {
-            return Err(invalid("to", "must be specified"));
+            return Err(Box::new(invalid("to", "must be specified")));
         }
         if retry_key.as_deref().is_some_and(|k| !is_uuid(k)) {
-            return Err(error(StatusCode::BAD_REQUEST, "The value for the 'X-Line-Retry-Key' header is invalid"));
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "The value for the 'X-Line-Retry-Key' header is invalid",
+            )));
         }
         Ok(value)
     });
@@ -164,7 +167,7 @@ async fn push(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) -
         Ok(value) => value,
         Err(response) => {
             incoming.record(&state, false, None);
-            return response;
+            return *response;
         }
     };
     if let Some(response) = injected_fault(&state, &incoming, permanent).await {

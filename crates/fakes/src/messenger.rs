@@ -12,7 +12,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -57,14 +57,14 @@ pub fn routes() -> Router<FakeState> {
     Router::new()
         .route(
             "/{page_id}/messages",
-            post(|state: State<FakeState>, page: Path<String>, uri: Uri, headers: HeaderMap, body: Bytes| {
-                send_api(&MESSENGER, state, page, uri, headers, body)
+            post(|state: State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes| {
+                send_api(&MESSENGER, state, uri, headers, body)
             }),
         )
         .route(
             "/{comment_id}/comments",
-            post(|state: State<FakeState>, comment: Path<String>, uri: Uri, headers: HeaderMap, body: Bytes| {
-                public_reply(&MESSENGER, state, comment, uri, headers, body)
+            post(|state: State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes| {
+                public_reply(&MESSENGER, state, uri, headers, body)
             }),
         )
 }
@@ -73,7 +73,6 @@ pub fn routes() -> Router<FakeState> {
 pub(crate) async fn send_api(
     product: &Product,
     State(state): State<FakeState>,
-    Path(_account): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -213,7 +212,6 @@ fn check_attachment(attachment: &Value) -> Result<(), String> {
 pub(crate) async fn public_reply(
     product: &Product,
     State(state): State<FakeState>,
-    Path(_comment): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,

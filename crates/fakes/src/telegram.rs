@@ -54,16 +54,16 @@ fn permanent(code: &str) -> Response {
     }
 }
 
-fn check(bot: &str, method: &str, body: &[u8]) -> Result<Value, Response> {
+fn check(bot: &str, method: &str, body: &[u8]) -> Result<Value, Box<Response>> {
     let token = bot.strip_prefix("bot").filter(|t| t.contains(':')).ok_or_else(|| error(404, "Not Found"))?;
     if token.contains("invalid") {
-        return Err(error(401, "Unauthorized"));
+        return Err(Box::new(error(401, "Unauthorized")));
     }
     let file_field = match method {
         "sendMessage" => None,
         "sendPhoto" => Some("photo"),
         "sendDocument" => Some("document"),
-        _ => return Err(error(404, "Not Found")),
+        _ => return Err(Box::new(error(404, "Not Found"))),
     };
     let value: Value = serde_json::from_slice(body).map_err(|_| error(400, "Bad Request: can't parse JSON"))?;
     let text = |name: &str| value.get(name).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
@@ -73,20 +73,22 @@ fn check(bot: &str, method: &str, body: &[u8]) -> Result<Value, Response> {
         _ => false,
     };
     if !chat_given {
-        return Err(error(400, "Bad Request: chat_id is empty"));
+        return Err(Box::new(error(400, "Bad Request: chat_id is empty")));
     }
     match file_field {
         None => match text("text") {
-            None => return Err(error(400, "Bad Request: message text is empty")),
-            Some(t) if t.chars().count() > 4096 => return Err(error(400, "Bad Request: message is too long")),
+            None => return Err(Box::new(error(400, "Bad Request: message text is empty"))),
+            Some(t) if t.chars().count() > 4096 => {
+                return Err(Box::new(error(400, "Bad Request: message is too long")));
+            }
             Some(_) => {}
         },
         Some(field) => {
             if text(field).is_none() {
-                return Err(error(400, &format!("Bad Request: there is no {field} in the request")));
+                return Err(Box::new(error(400, &format!("Bad Request: there is no {field} in the request"))));
             }
             if text("caption").is_some_and(|c| c.chars().count() > 1024) {
-                return Err(error(400, "Bad Request: message caption is too long"));
+                return Err(Box::new(error(400, "Bad Request: message caption is too long")));
             }
         }
     }
@@ -105,7 +107,7 @@ async fn call(
         Ok(value) => value,
         Err(response) => {
             incoming.record(&state, false, None);
-            return response;
+            return *response;
         }
     };
     if let Some(response) = injected_fault(&state, &incoming, permanent).await {

@@ -74,9 +74,9 @@ fn authenticated(headers: &HeaderMap, account_sid: &str) -> bool {
 
 fn phone_number(value: &str) -> bool {
     let number = value.strip_prefix("whatsapp:").unwrap_or(value);
-    number.strip_prefix('+').is_some_and(|digits| {
-        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-    })
+    number
+        .strip_prefix('+')
+        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The Twilio error code for a form that is not a sendable message.

@@ -13,7 +13,7 @@
 //! slash: `131047`, `10/2018278`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -36,13 +36,7 @@ pub fn routes() -> Router<FakeState> {
     Router::new().route("/{phone_number_id}/messages", post(send_message))
 }
 
-async fn send_message(
-    State(state): State<FakeState>,
-    Path(phone_number_id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn send_message(State(state): State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let incoming = incoming(KIND, &uri, &headers, &body);
     if let Some(refused) = check_token(&headers, &uri, None, Flavour::WhatsApp) {
         incoming.record(&state, false, None);
@@ -55,10 +49,6 @@ async fn send_message(
             return invalid_parameter(&reason, Flavour::WhatsApp);
         }
     };
-    if phone_number_id.trim().is_empty() {
-        incoming.record(&state, false, None);
-        return invalid_parameter("unknown phone number id", Flavour::WhatsApp);
-    }
     if let Some(fault) = common::injected_fault(&state, &incoming, |code| injected(code, Flavour::WhatsApp)).await {
         return fault;
     }

@@ -86,53 +86,53 @@ fn non_empty_text(value: &Value) -> bool {
     value.get("text").and_then(Value::as_str).is_some_and(|t| !t.trim().is_empty())
 }
 
-fn check_dm(headers: &HeaderMap, participant_id: &str, body: &[u8]) -> Result<Value, Response> {
+fn check_dm(headers: &HeaderMap, participant_id: &str, body: &[u8]) -> Result<Value, Box<Response>> {
     if !authorized(headers) {
-        return Err(unauthorized());
+        return Err(Box::new(unauthorized()));
     }
     if !numeric(participant_id) {
-        return Err(invalid_request("The `participant_id` path parameter is not a user id"));
+        return Err(Box::new(invalid_request("The `participant_id` path parameter is not a user id")));
     }
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid_request("The body is not JSON"))?;
     let attachments = match value.get("attachments") {
         None => 0,
         Some(Value::Array(items)) => {
             if items.iter().any(|a| a.get("media_id").and_then(Value::as_str).is_none_or(|id| !numeric(id.trim()))) {
-                return Err(invalid_request("Each attachment needs a `media_id`"));
+                return Err(Box::new(invalid_request("Each attachment needs a `media_id`")));
             }
             items.len()
         }
-        Some(_) => return Err(invalid_request("`attachments` must be an array")),
+        Some(_) => return Err(Box::new(invalid_request("`attachments` must be an array"))),
     };
     if attachments > 1 {
-        return Err(invalid_request("A message may carry one attachment"));
+        return Err(Box::new(invalid_request("A message may carry one attachment")));
     }
     if !non_empty_text(&value) && attachments == 0 {
-        return Err(invalid_request("One of `text` or `attachments` is required"));
+        return Err(Box::new(invalid_request("One of `text` or `attachments` is required")));
     }
     Ok(value)
 }
 
-fn check_tweet(headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
+fn check_tweet(headers: &HeaderMap, body: &[u8]) -> Result<Value, Box<Response>> {
     if !authorized(headers) {
-        return Err(unauthorized());
+        return Err(Box::new(unauthorized()));
     }
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid_request("The body is not JSON"))?;
     let media = match value.pointer("/media/media_ids") {
         None => 0,
         Some(Value::Array(ids)) if ids.iter().all(|id| id.as_str().is_some_and(numeric)) => ids.len(),
-        Some(_) => return Err(invalid_request("`media.media_ids` must be media ids")),
+        Some(_) => return Err(Box::new(invalid_request("`media.media_ids` must be media ids"))),
     };
     if media > 4 {
-        return Err(invalid_request("A tweet may carry at most 4 media"));
+        return Err(Box::new(invalid_request("A tweet may carry at most 4 media")));
     }
     if !non_empty_text(&value) && media == 0 {
-        return Err(invalid_request("One of `text` or `media` is required"));
+        return Err(Box::new(invalid_request("One of `text` or `media` is required")));
     }
     if let Some(reply) = value.get("reply")
         && !reply.get("in_reply_to_tweet_id").and_then(Value::as_str).is_some_and(numeric)
     {
-        return Err(invalid_request("`reply.in_reply_to_tweet_id` must be a tweet id"));
+        return Err(Box::new(invalid_request("`reply.in_reply_to_tweet_id` must be a tweet id")));
     }
     Ok(value)
 }
@@ -147,7 +147,7 @@ async fn dm(
     let incoming = Incoming { kind: KIND, method: "POST", path, headers: &headers, body: &body };
     if let Err(response) = check_dm(&headers, &participant_id, &body) {
         incoming.record(&state, false, None);
-        return response;
+        return *response;
     }
     let forbidden = "You are not permitted to send Direct Messages to this user.";
     if let Some(response) = injected_fault(&state, &incoming, |code| permanent(code, forbidden)).await {
@@ -165,7 +165,7 @@ async fn tweet(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) 
         Ok(value) => value,
         Err(response) => {
             incoming.record(&state, false, None);
-            return response;
+            return *response;
         }
     };
     let forbidden = "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.";

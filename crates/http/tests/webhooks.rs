@@ -191,11 +191,7 @@ impl Reply {
 }
 
 fn hook_path(kind: &str, account: &str, query: &str) -> String {
-    if query.is_empty() {
-        format!("/webhooks/{kind}/{account}")
-    } else {
-        format!("/webhooks/{kind}/{account}?{query}")
-    }
+    if query.is_empty() { format!("/webhooks/{kind}/{account}") } else { format!("/webhooks/{kind}/{account}?{query}") }
 }
 
 /// The full address of an account's webhook, as platforms that sign the URL see it.
@@ -210,8 +206,7 @@ async fn send(app: &TestApp, method: Method, kind: &str, account: &str, call: &C
     }
     let res = req.body(call.body.clone()).send().await.expect("the request reaches the server");
     let status = res.status();
-    let content_type =
-        res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     Reply { status, content_type, text: res.text().await.expect("a response body") }
 }
 
@@ -278,10 +273,7 @@ async fn only_ticket(app: &TestApp, account: &str, kind: &str) -> Value {
 }
 
 async fn messages_of(app: &TestApp, ticket: &Value) -> Vec<Value> {
-    get_ok(app, &format!("/api/v1/tickets/{}/messages", s(&ticket["id"]))).await["messages"]
-        .as_array()
-        .unwrap()
-        .clone()
+    get_ok(app, &format!("/api/v1/tickets/{}/messages", s(&ticket["id"]))).await["messages"].as_array().unwrap().clone()
 }
 
 fn bodies(messages: &[Value]) -> Vec<Option<&str>> {
@@ -334,9 +326,7 @@ async fn reply_sent_as(app: &TestApp, ticket: &Value, body: &str, platform_id: &
     let sql = "UPDATE messages SET platform_message_id = $1 WHERE id = $2";
     let updated = match app.db.db() {
         Db::Sqlite(pool) => sqlx::query(sql).bind(platform_id).bind(id).execute(pool).await.unwrap().rows_affected(),
-        Db::Postgres(pool) => {
-            sqlx::query(sql).bind(platform_id).bind(id).execute(pool).await.unwrap().rows_affected()
-        }
+        Db::Postgres(pool) => sqlx::query(sql).bind(platform_id).bind(id).execute(pool).await.unwrap().rows_affected(),
     };
     assert_eq!(updated, 1);
     id.to_string()
@@ -418,8 +408,8 @@ async fn every_whatsapp_example_message_lands_in_one_direct_ticket_that_shows_th
         "message_document.json",
         "message_template_button.json",
     ] {
-        let reply = delivered(&app, "whatsapp", &line, &Call::meta(fixture(&format!("whatsapp/{file}")), META_SECRET))
-            .await;
+        let reply =
+            delivered(&app, "whatsapp", &line, &Call::meta(fixture(&format!("whatsapp/{file}")), META_SECRET)).await;
         assert_eq!(reply.text, "", "{file}");
     }
     assert_eq!(all_tickets(&app).await.len(), 1, "one customer, one ticket");
@@ -527,7 +517,10 @@ async fn messenger_examples_make_a_direct_ticket_with_the_pages_echo_and_receipt
     names.sort();
     assert_eq!(names, ["Ayla Demir", "Jonas Weber"]);
     let comments = messages_of(&app, &thread).await;
-    assert_eq!(bodies(&comments), vec![Some("Is the blue jacket still available in M?"), Some("Same question for size L")]);
+    assert_eq!(
+        bodies(&comments),
+        vec![Some("Is the blue jacket still available in M?"), Some("Same question for size L")]
+    );
     assert_eq!(comments[1]["platform_message_id"], "880000000000001_990000000000002");
 
     // Ayla deletes her comment: it is marked removed, not a new message.
@@ -686,8 +679,8 @@ async fn wechat_answers_echostr_and_success_and_its_messages_make_one_direct_tic
     assert!(answer.content_type.starts_with("text/plain"), "{answer:?}");
 
     for file in ["event_subscribe.xml", "message_text.xml", "message_image.xml", "event_click.xml"] {
-        let reply = delivered(&app, "wechat", &account, &Call::wechat(fixture(&format!("wechat/{file}")), WECHAT_TOKEN))
-            .await;
+        let reply =
+            delivered(&app, "wechat", &account, &Call::wechat(fixture(&format!("wechat/{file}")), WECHAT_TOKEN)).await;
         assert_eq!(reply.text, "success", "{file}");
     }
     let ticket = only_ticket(&app, &account, "direct").await;
@@ -716,8 +709,7 @@ async fn wechat_answers_echostr_and_success_and_its_messages_make_one_direct_tic
         .replace("24412345678901234", "24412345678901299")
         .replace("请问我的订单 3307 什么时候发货？", "还在吗？");
     let encrypted = wechat::encrypt(WECHAT_AES_KEY, WECHAT_APP_ID, [7; 16], &plain).expect("encrypt");
-    let reply =
-        delivered(&app, "wechat", &account, &safe(&encrypted, envelope.replace(placeholder, &encrypted))).await;
+    let reply = delivered(&app, "wechat", &account, &safe(&encrypted, envelope.replace(placeholder, &encrypted))).await;
     assert_eq!(reply.text, "success");
     let messages = messages_of(&app, &ticket).await;
     assert_eq!(bodies(&messages).last().unwrap(), &Some("还在吗？"));
@@ -741,15 +733,15 @@ async fn telegram_examples_make_a_direct_ticket_with_media_and_a_public_group_th
             .await;
     assert!(fixture_text("telegram/webhook_headers.txt").contains(TELEGRAM_SECRET));
 
-    for file in [
-        "update_text_private.json",
-        "update_photo.json",
-        "update_document.json",
-        "update_callback_query.json",
-    ] {
-        let reply =
-            delivered(&app, "telegram", &account, &Call::telegram(fixture(&format!("telegram/{file}")), TELEGRAM_SECRET))
-                .await;
+    for file in ["update_text_private.json", "update_photo.json", "update_document.json", "update_callback_query.json"]
+    {
+        let reply = delivered(
+            &app,
+            "telegram",
+            &account,
+            &Call::telegram(fixture(&format!("telegram/{file}")), TELEGRAM_SECRET),
+        )
+        .await;
         assert_eq!(reply.text, "", "{file}");
     }
     let direct = only_ticket(&app, &account, "direct").await;
@@ -935,7 +927,8 @@ async fn a_lazada_chat_push_makes_a_direct_ticket() {
     let account = connect(&app, "lazada", "20240305", secrets).await;
 
     let signature = lazada::sign("100001", META_SECRET, LAZADA_IM_PUSH.as_bytes());
-    let reply = delivered(&app, "lazada", &account, &Call::new(LAZADA_IM_PUSH).header("authorization", signature)).await;
+    let reply =
+        delivered(&app, "lazada", &account, &Call::new(LAZADA_IM_PUSH).header("authorization", signature)).await;
     assert_eq!(reply.text, "");
     let ticket = only_ticket(&app, &account, "direct").await;
     assert_eq!(ticket["channel"], "lazada");
@@ -972,7 +965,8 @@ async fn whatsapp_receipts_move_a_replys_status_forward_only_and_a_failure_shows
     assert!(event_kinds(&app, &ticket).await.contains(&"delivery_failed".to_owned()));
 
     // Read, then the late `delivered` again: statuses never move back.
-    let read = fixture_text("whatsapp/status_delivered.json").replace("\"status\": \"delivered\"", "\"status\": \"read\"");
+    let read =
+        fixture_text("whatsapp/status_delivered.json").replace("\"status\": \"delivered\"", "\"status\": \"read\"");
     assert!(read.contains("\"read\""));
     delivered(&app, "whatsapp", &line, &Call::meta(read, META_SECRET)).await;
     assert_eq!(message_with(&app, &ticket, "wamid.TESTbusinessOUT0009").await["delivery_status"], "read");
@@ -1183,9 +1177,10 @@ async fn an_unknown_platform_in_the_url_or_an_account_of_another_kind_is_404() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{case}: {reply:?}");
         assert_eq!(reply.code(), "not_found", "{case}");
     }
-    let line = connect(&app, "line", LINE_BOT, json!({"channel_secret": LINE_SECRET, "channel_access_token": "t"}))
-        .await;
-    let reply = deliver(&app, "line", &whatsapp, &Call::line(fixture("line/message_text_user.json"), LINE_SECRET)).await;
+    let line =
+        connect(&app, "line", LINE_BOT, json!({"channel_secret": LINE_SECRET, "channel_access_token": "t"})).await;
+    let reply =
+        deliver(&app, "line", &whatsapp, &Call::line(fixture("line/message_text_user.json"), LINE_SECRET)).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "a LINE call for the WhatsApp line: {reply:?}");
     let reply = deliver(&app, "whatsapp", &line, &call).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "a WhatsApp call for the LINE line: {reply:?}");
@@ -1245,8 +1240,7 @@ async fn a_whatsapp_batch_of_messages_from_several_customers_creates_every_ticke
     let mut seen = Vec::new();
     for ticket in &tickets {
         let who = contact(&app, &ticket["contact_id"]).await;
-        let said: Vec<String> =
-            messages_of(&app, ticket).await.iter().map(|m| s(&m["body"]).to_owned()).collect();
+        let said: Vec<String> = messages_of(&app, ticket).await.iter().map(|m| s(&m["body"]).to_owned()).collect();
         seen.push((s(&who["name"]).to_owned(), said));
     }
     seen.sort();

@@ -160,8 +160,16 @@ impl OutboxWorker {
                 messages::set_sent(&mut tx.conn(), row.message_id, platform_message_id.as_deref()).await?;
                 outbox::finish(&mut tx.conn(), row.id, "sent", attempts, None).await?;
                 if let Some((ticket, data)) = self.sent_event(&mut tx, &row, platform_message_id).await? {
-                    events::insert(&mut tx.conn(), row.workspace_id, ticket, EventKind::MessageSent, Actor::SYSTEM, data, now)
-                        .await?;
+                    events::insert(
+                        &mut tx.conn(),
+                        row.workspace_id,
+                        ticket,
+                        EventKind::MessageSent,
+                        Actor::SYSTEM,
+                        data,
+                        now,
+                    )
+                    .await?;
                 }
             }
             SendOutcome::Permanent { code, message } => {
@@ -255,9 +263,13 @@ impl OutboxWorker {
         let Some((account, secrets)) = accounts::get_with_secrets(&mut conn, row.channel_account_id).await? else {
             return Ok(Prepared::Outcome(SendOutcome::permanent("line_gone", "the channel account no longer exists")));
         };
-        let Some(conversation) = conversations::get(&mut conn, row.workspace_id, message.conversation_id.into()).await?
+        let Some(conversation) =
+            conversations::get(&mut conn, row.workspace_id, message.conversation_id.into()).await?
         else {
-            return Ok(Prepared::Outcome(SendOutcome::permanent("conversation_gone", "the conversation no longer exists")));
+            return Ok(Prepared::Outcome(SendOutcome::permanent(
+                "conversation_gone",
+                "the conversation no longer exists",
+            )));
         };
         let template: Option<serde_json::Value> =
             message.template.as_deref().and_then(|t| serde_json::from_str(t).ok());
@@ -282,9 +294,13 @@ impl OutboxWorker {
                 conversation: conversation.kind,
                 last_inbound_at: conversation.last_inbound_at,
                 now,
-                sent_since_last_inbound: messages::outbound_since(&mut conn, conversation.id, conversation.last_inbound_at)
-                    .await?
-                    .saturating_sub(1),
+                sent_since_last_inbound: messages::outbound_since(
+                    &mut conn,
+                    conversation.id,
+                    conversation.last_inbound_at,
+                )
+                .await?
+                .saturating_sub(1),
             };
             match reply_rules::can_send(&ctx, kind) {
                 SendVerdict::Allowed => None,
@@ -382,8 +398,16 @@ async fn fail(
     outbox::finish(&mut tx.conn(), row.id, "failed", attempts, Some(&error.message)).await?;
     if let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) {
         let data = serde_json::json!({"message_id": row.message_id, "code": error.code, "error": error.message});
-        events::insert(&mut tx.conn(), row.workspace_id, ticket.into(), EventKind::DeliveryFailed, Actor::SYSTEM, data, now)
-            .await?;
+        events::insert(
+            &mut tx.conn(),
+            row.workspace_id,
+            ticket.into(),
+            EventKind::DeliveryFailed,
+            Actor::SYSTEM,
+            data,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

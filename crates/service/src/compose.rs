@@ -73,7 +73,10 @@ pub(crate) async fn compose(conn: &mut Conn<'_>, account: &ChannelAccount, draft
         .ok_or_else(|| {
             ServiceError::invalid(
                 "template",
-                format!("this line has no template `{}` in `{}`; create or sync it first", request.name, request.language),
+                format!(
+                    "this line has no template `{}` in `{}`; create or sync it first",
+                    request.name, request.language
+                ),
             )
         })?;
     if found.status == "rejected" {
@@ -108,8 +111,10 @@ pub(crate) async fn private_reply_ticket(
     now: OffsetDateTime,
 ) -> ServiceResult<(Ticket, switchboard_domain::ConversationId)> {
     let ws = actor.workspace();
-    let account = accounts::get(conn, ws, ticket.channel_account_id).await?.ok_or(ServiceError::NotFound("channel account"))?;
-    let public = conversations::get(conn, ws, ticket.conversation_id).await?.ok_or(ServiceError::NotFound("conversation"))?;
+    let account =
+        accounts::get(conn, ws, ticket.channel_account_id).await?.ok_or(ServiceError::NotFound("channel account"))?;
+    let public =
+        conversations::get(conn, ws, ticket.conversation_id).await?.ok_or(ServiceError::NotFound("conversation"))?;
     let message = messages::get(conn, ws, comment)
         .await?
         .filter(|m| m.conversation_id == public.id && m.direction == Direction::Inbound)

@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 use switchboard_domain::reply_rules::{self, Refusal, SendContext};
 use switchboard_domain::{
     AgentId, Attachment, AuthorKind, ChannelAccountId, ChannelKind, ContactId, Conversation, ConversationKind,
-    DeliveryStatus, Direction, Event, EventKind, InboundSender, Message, MessageId, Origin, Priority, ReplyWindow, Tag, TeamId,
-    Ticket, TicketId, TicketKind, TicketStatus, Visibility,
+    DeliveryStatus, Direction, Event, EventKind, InboundSender, Message, MessageId, Origin, Priority, ReplyWindow, Tag,
+    TeamId, Ticket, TicketId, TicketKind, TicketStatus, Visibility,
 };
 use switchboard_store::conversations::NewConversation;
 use switchboard_store::messages::NewMessage;
 use switchboard_store::tickets::NewTicket;
 pub use switchboard_store::tickets::{AssigneeFilter, Cursor, TicketFilter};
-use switchboard_store::{Conn, StoreError, accounts, agents, contacts, conversations, events, messages, outbox, tickets};
+use switchboard_store::{
+    Conn, StoreError, accounts, agents, contacts, conversations, events, messages, outbox, tickets,
+};
 use time::OffsetDateTime;
 
 use crate::compose::{Draft, check_send, compose, private_reply_ticket, validate_body};
@@ -288,7 +290,8 @@ impl Service {
                     ServiceError::Store(StoreError::Conflict(_)) => ServiceError::Refused(Refusal::PrivateReplyUsed),
                     other => other,
                 })?;
-            let data = serde_json::json!({"private_reply_to": comment, "direct_ticket_id": direct.id, "message_id": sent});
+            let data =
+                serde_json::json!({"private_reply_to": comment, "direct_ticket_id": direct.id, "message_id": sent});
             events::insert(&mut conn, ws, id, EventKind::MessageQueued, actor.store_actor(), data, now).await?;
             tickets::touch(&mut conn, direct.id, now, None).await?;
             sent
@@ -458,7 +461,14 @@ struct AgentMessage {
 
 impl AgentMessage {
     fn note(body: Option<String>, attachments: Vec<Attachment>) -> Self {
-        Self { visibility: Visibility::Internal, body, attachments, template: None, reply_to: None, private_reply_to: None }
+        Self {
+            visibility: Visibility::Internal,
+            body,
+            attachments,
+            template: None,
+            reply_to: None,
+            private_reply_to: None,
+        }
     }
 
     fn public(

@@ -67,6 +67,7 @@ pub async fn insert(conn: &mut Conn<'_>, new: &NewMessage, now: OffsetDateTime) 
         .bind(new.private_reply_to.map(|m| m.0))
         .bind(new.sent_at.map(to_millis))
         .bind(to_millis(now))
+        .bind(&new.reply_to)
         .execute(&mut *c)
         .await?
             .rows_affected()

@@ -8,9 +8,11 @@
 
 mod clock;
 mod db;
+mod delivery;
 
 pub use clock::TestClock;
 pub use db::{Backend, TestDb};
+pub use delivery::Delivery;
 
 use std::sync::Arc;
 

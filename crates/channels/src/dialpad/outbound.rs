@@ -23,9 +23,8 @@ use crate::webhook::{Secrets, secret};
 pub const PATH: &str = "/api/v2/sms";
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name).map_err(|_| {
-        SendOutcome::permanent("missing_secret", format!("the Dialpad account has no `{name}` secret"))
-    })
+    secret(secrets, name)
+        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the Dialpad account has no `{name}` secret")))
 }
 
 fn unsupported(message: impl Into<String>) -> SendOutcome {
@@ -295,13 +294,13 @@ mod tests {
     #[test]
     fn groups_comments_attachments_and_empty_texts_are_refused_in_words() {
         let secrets = secrets(KEY);
-        for target in [
-            Target::Group { chat: "g" },
-            Target::PublicReply { reply_to: "c" },
-            Target::PrivateReply { comment: "c" },
-        ] {
+        for target in
+            [Target::Group { chat: "g" }, Target::PublicReply { reply_to: "c" }, Target::PrivateReply { comment: "c" }]
+        {
             let err = body(&message("b", &secrets, OUR_NUMBER, target, Some("hi"))).unwrap_err();
-            assert!(matches!(err, SendOutcome::Permanent { code, message } if code == "unsupported" && message.len() > 10));
+            assert!(
+                matches!(err, SendOutcome::Permanent { code, message } if code == "unsupported" && message.len() > 10)
+            );
         }
         let picture = [Attachment {
             kind: "image".into(),
@@ -322,7 +321,9 @@ mod tests {
     #[test]
     fn a_failed_sms_in_a_success_answer_is_permanent_with_the_delivery_result() {
         let body = br#"{"id": "1001", "message_status": "failed", "message_delivery_result": "invalid_destination"}"#;
-        assert!(matches!(outcome(200, None, body), SendOutcome::Permanent { code, .. } if code == "invalid_destination"));
+        assert!(
+            matches!(outcome(200, None, body), SendOutcome::Permanent { code, .. } if code == "invalid_destination")
+        );
         let pending = br#"{"id": 5550000000000003, "message_status": "pending"}"#;
         assert_eq!(
             outcome(200, None, pending),

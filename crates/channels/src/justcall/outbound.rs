@@ -22,9 +22,8 @@ pub const PATH: &str = "/v2.1/texts/new";
 const MAX_MEDIA: usize = 10;
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name).map_err(|_| {
-        SendOutcome::permanent("missing_secret", format!("the JustCall account has no `{name}` secret"))
-    })
+    secret(secrets, name)
+        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the JustCall account has no `{name}` secret")))
 }
 
 fn unsupported(message: impl Into<String>) -> SendOutcome {
@@ -308,13 +307,13 @@ mod tests {
     #[test]
     fn groups_comments_unlinked_media_and_empty_texts_are_refused_in_words() {
         let secrets = secrets(KEY, SECRET);
-        for target in [
-            Target::Group { chat: "g" },
-            Target::PublicReply { reply_to: "c" },
-            Target::PrivateReply { comment: "c" },
-        ] {
+        for target in
+            [Target::Group { chat: "g" }, Target::PublicReply { reply_to: "c" }, Target::PrivateReply { comment: "c" }]
+        {
             let err = body(&message("b", &secrets, OUR_NUMBER, target, Some("hi"), &[])).unwrap_err();
-            assert!(matches!(err, SendOutcome::Permanent { code, message } if code == "unsupported" && message.len() > 10));
+            assert!(
+                matches!(err, SendOutcome::Permanent { code, message } if code == "unsupported" && message.len() > 10)
+            );
         }
         let unlinked = [Attachment { url: None, ..image("") }];
         assert!(body(&message("b", &secrets, OUR_NUMBER, dana(), Some("hi"), &unlinked)).is_err());
@@ -340,7 +339,9 @@ mod tests {
             );
         }
         let refused = br#"{"status": "error", "message": "Insufficient credits"}"#;
-        assert!(matches!(outcome(200, None, refused), SendOutcome::Permanent { message, .. } if message.contains("credits")));
+        assert!(
+            matches!(outcome(200, None, refused), SendOutcome::Permanent { message, .. } if message.contains("credits"))
+        );
     }
 
     proptest! {

@@ -632,3 +632,120 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fake_tests {
+    //! The fake Graph endpoints refuse what Meta refuses, in Meta's error shape.
+
+    use serde_json::{Value, json};
+
+    use super::testing::*;
+    use crate::send::http_client;
+
+    async fn post_json(url: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = http_client().post(url).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the fake answers");
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    fn code(answer: &Value) -> i64 {
+        answer["error"]["code"].as_i64().unwrap_or_else(|| panic!("a Graph error expected: {answer}"))
+    }
+
+    #[tokio::test]
+    async fn a_missing_token_is_104_and_an_invalid_one_190() {
+        let (_fake, base) = fake("whatsapp").await;
+        let body = json!({"messaging_product": "whatsapp", "to": "4477", "type": "text", "text": {"body": "x"}});
+        let url = format!("{base}/1/messages");
+        let (status, answer) = post_json(&url, None, body.clone()).await;
+        assert_eq!((status, code(&answer)), (401, 104));
+        let (status, answer) = post_json(&url, Some("invalid"), body.clone()).await;
+        assert_eq!((status, code(&answer)), (401, 190));
+        assert_eq!(answer["error"]["type"], "OAuthException");
+        let (status, answer) = post_json(&format!("{url}?access_token={TOKEN}"), None, body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    #[tokio::test]
+    async fn whatsapp_refuses_a_message_without_product_recipient_or_text_with_code_100() {
+        let (fake, base) = fake("whatsapp").await;
+        let url = format!("{base}/1/messages");
+        for body in [
+            json!({"to": "4477", "type": "text", "text": {"body": "x"}}),
+            json!({"messaging_product": "whatsapp", "type": "text", "text": {"body": "x"}}),
+            json!({"messaging_product": "whatsapp", "to": "4477", "type": "text", "text": {"body": ""}}),
+            json!({"messaging_product": "whatsapp", "to": "4477", "type": "image", "image": {"caption": "x"}}),
+            json!({"messaging_product": "whatsapp", "to": "4477", "type": "audio",
+                   "audio": {"link": "https://a.test/x.ogg", "caption": "x"}}),
+            json!({"messaging_product": "whatsapp", "to": "4477", "type": "template", "template": {"name": "t"}}),
+            json!({"messaging_product": "whatsapp", "to": "4477", "type": "hologram", "hologram": {}}),
+        ] {
+            let (status, answer) = post_json(&url, Some(TOKEN), body.clone()).await;
+            assert_eq!((status, code(&answer)), (400, 100), "{body}");
+            assert_eq!(answer["error"]["error_data"]["messaging_product"], "whatsapp");
+        }
+        assert!(fake.state.accepted("whatsapp").is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_send_api_refuses_a_call_without_recipient_message_or_a_valid_tag() {
+        let (fake, base) = fake("messenger").await;
+        let url = format!("{base}/1/messages");
+        for body in [
+            json!({"messaging_type": "RESPONSE", "message": {"text": "x"}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "RESPONSE"}),
+            json!({"recipient": {"id": "7"}, "message": {"text": "x"}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "MESSAGE_TAG", "message": {"text": "x"}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "MESSAGE_TAG", "tag": "SHOUTING", "message": {"text": "x"}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "RESPONSE", "tag": "HUMAN_AGENT", "message": {"text": "x"}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "RESPONSE",
+                   "message": {"text": "x", "attachment": {"type": "image", "payload": {"url": "https://a.test/x.png"}}}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "RESPONSE",
+                   "message": {"attachment": {"type": "image", "payload": {}}}}),
+            json!({"recipient": {"id": "7"}, "messaging_type": "RESPONSE", "message": {"text": "x".repeat(2001)}}),
+        ] {
+            let (status, answer) = post_json(&url, Some(TOKEN), body.clone()).await;
+            assert_eq!((status, code(&answer)), (400, 100), "{body}");
+        }
+        assert!(fake.state.accepted("messenger").is_empty());
+    }
+
+    #[tokio::test]
+    async fn instagram_takes_only_the_human_agent_tag_and_needs_no_messaging_type() {
+        let (_fake, base) = fake("instagram").await;
+        let url = format!("{base}/1/messages");
+        let (status, _) =
+            post_json(&url, Some(TOKEN), json!({"recipient": {"id": "7"}, "message": {"text": "x"}})).await;
+        assert_eq!(status, 200);
+        let tagged = json!({"recipient": {"id": "7"}, "messaging_type": "MESSAGE_TAG", "tag": "ACCOUNT_UPDATE",
+                            "message": {"text": "x"}});
+        let (status, answer) = post_json(&url, Some(TOKEN), tagged).await;
+        assert_eq!((status, code(&answer)), (400, 100));
+    }
+
+    #[tokio::test]
+    async fn a_comment_reply_takes_its_message_from_the_query_a_form_or_json() {
+        let (fake, base) = fake("instagram").await;
+        let url = format!("{base}/1810/replies");
+        let http = http_client();
+        let query = http.post(format!("{url}?message=Hi%20Nina&access_token={TOKEN}")).send().await.unwrap();
+        assert_eq!(query.status().as_u16(), 200);
+        let form = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("message=Hi&access_token={TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status().as_u16(), 200);
+        let (status, answer) = post_json(&url, Some(TOKEN), json!({"message": "Hi"})).await;
+        assert_eq!(status, 200);
+        assert!(answer["id"].is_string());
+        let (status, answer) = post_json(&url, Some(TOKEN), json!({"attachment_url": "https://a.test/x.png"})).await;
+        assert_eq!((status, code(&answer)), (400, 100), "Instagram replies are text only");
+        assert_eq!(fake.state.accepted("instagram").len(), 3);
+    }
+}

@@ -34,9 +34,8 @@ pub struct Request {
 }
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name).map_err(|_| {
-        SendOutcome::permanent("missing_secret", format!("the Twilio account has no `{name}` secret"))
-    })
+    secret(secrets, name)
+        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the Twilio account has no `{name}` secret")))
 }
 
 fn unsupported(message: impl Into<String>) -> SendOutcome {
@@ -388,13 +387,13 @@ mod tests {
     fn groups_comments_templates_and_unlinked_media_are_refused_in_words() {
         let secrets = secrets(SID, TOKEN);
         let base = "https://api.twilio.com";
-        for target in [
-            Target::Group { chat: "g" },
-            Target::PublicReply { reply_to: "c" },
-            Target::PrivateReply { comment: "c" },
-        ] {
+        for target in
+            [Target::Group { chat: "g" }, Target::PublicReply { reply_to: "c" }, Target::PrivateReply { comment: "c" }]
+        {
             let err = request(&message(base, &secrets, OUR_NUMBER, target, Some("hi"), &[])).unwrap_err();
-            assert!(matches!(err, SendOutcome::Permanent { code, message } if code == "unsupported" && message.len() > 10));
+            assert!(
+                matches!(err, SendOutcome::Permanent { code, message } if code == "unsupported" && message.len() > 10)
+            );
         }
         let params = ["Lena".to_owned()];
         let mut with_template = message(base, &secrets, OUR_NUMBER, lena(), None, &[]);

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use switchboard_domain::{
-    AgentId, ChannelAccountId, ChannelKind, ContactId, MessageId, Priority, Tag, TeamId, TicketId, TicketKind, TicketStatus,
-    Visibility,
+    AgentId, ChannelAccountId, ChannelKind, ContactId, MessageId, Priority, Tag, TeamId, TicketId, TicketKind,
+    TicketStatus, Visibility,
 };
 use switchboard_service::compose::Draft;
 use switchboard_service::tickets::{AssigneeFilter, NewReply, TicketFilter, TicketPatch};

@@ -1,0 +1,333 @@
+//! Outbound delivery through the fake platforms: what an agent sends reaches the platform in its
+//! documented shape, from the right line; refusals, failures and retries are shown on the ticket.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard_domain::{ChannelAccount, ChannelAccountId, InboundItem, InboundSender, ThreadRef};
+use switchboard_fakes::Fault;
+use switchboard_testkit::{Delivery, TestApp};
+use time::{Duration, OffsetDateTime};
+
+fn secrets_of(kind: &str) -> Value {
+    match kind {
+        "whatsapp" | "messenger" | "instagram" => {
+            json!({"app_secret": "s", "verify_token": "v", "access_token": "tok"})
+        }
+        "line" => json!({"channel_secret": "s", "channel_access_token": "tok"}),
+        "telegram" => json!({"bot_token": "123:abc", "secret_token": "s"}),
+        "x" => json!({"consumer_secret": "s", "access_token": "tok"}),
+        "twilio" => json!({"account_sid": "ACtest", "auth_token": "tok"}),
+        "wechat" => json!({"token": "t", "app_id": "wxapp", "app_secret": "sec"}),
+        other => panic!("no secrets for {other}"),
+    }
+}
+
+async fn line(app: &TestApp, kind: &str, external_id: &str) -> ChannelAccount {
+    let body = app.connect_account(kind, external_id, secrets_of(kind)).await;
+    let actor = app.service.authenticate_token(&app.token).await.unwrap();
+    let id: ChannelAccountId = body["id"].as_str().unwrap().parse().unwrap();
+    app.service.get_account(&actor, id).await.unwrap()
+}
+
+fn item(id: &str, from: &str, thread: ThreadRef, sent_at: OffsetDateTime) -> InboundItem {
+    InboundItem {
+        platform_message_id: id.into(),
+        sender: InboundSender { external_id: from.into(), name: Some("Mira".into()), ..Default::default() },
+        thread,
+        body: Some("Hello, where is my parcel?".into()),
+        attachments: vec![],
+        sent_at: Some(sent_at),
+    }
+}
+
+/// A customer writes on `account` (`ago` before now); returns their ticket's id.
+async fn customer_writes(app: &TestApp, account: &ChannelAccount, from: &str, ago: Duration) -> String {
+    let at = app.clock.peek() - ago;
+    let id = format!("in-{from}-{}", at.unix_timestamp());
+    let reports =
+        app.service.ingest(account.clone(), vec![item(&id, from, ThreadRef::Direct { key: None }, at)]).await.unwrap();
+    reports[0].ticket_id.unwrap().to_string()
+}
+
+async fn reply(app: &TestApp, ticket: &str, body: Value) -> reqwest::StatusCode {
+    let answer = app.post(&format!("/api/v1/tickets/{ticket}/messages"), body).await;
+    answer.status
+}
+
+async fn last_message(app: &TestApp, ticket: &str) -> Value {
+    let messages = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.body;
+    messages["messages"].as_array().unwrap().last().unwrap().clone()
+}
+
+async fn event_kinds(app: &TestApp, ticket: &str) -> Vec<String> {
+    let events = app.get(&format!("/api/v1/tickets/{ticket}/events")).await.body;
+    events["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+}
+
+fn body_json(recorded: &switchboard_fakes::Recorded) -> Value {
+    serde_json::from_str(&recorded.body).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn a_whatsapp_reply_reaches_the_platform_from_the_number_the_customer_wrote_to() {
+    let app = TestApp::spawn().await;
+    let delivery: Delivery = app.delivery().await;
+    let sales = line(&app, "whatsapp", "1110001").await;
+    let support = line(&app, "whatsapp", "2220002").await;
+    let ticket = customer_writes(&app, &support, "447700900123", Duration::minutes(5)).await;
+    let _other = customer_writes(&app, &sales, "447700900999", Duration::minutes(5)).await;
+
+    assert_eq!(reply(&app, &ticket, json!({"body": "Your parcel ships today."})).await, StatusCode::CREATED);
+    assert_eq!(delivery.run().await, 1);
+
+    let sent = delivery.fake.state.accepted("whatsapp");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].path.contains("2220002"), "sent from the support number: {}", sent[0].path);
+    let body = body_json(&sent[0]);
+    assert_eq!(body["messaging_product"], "whatsapp");
+    assert_eq!(body["to"].as_str().unwrap().trim_start_matches('+'), "447700900123");
+    assert_eq!(body["text"]["body"], "Your parcel ships today.");
+
+    let message = last_message(&app, &ticket).await;
+    assert_eq!(message["delivery_status"], "sent");
+    assert_eq!(message["platform_message_id"].as_str(), sent[0].platform_message_id.as_deref());
+    assert!(event_kinds(&app, &ticket).await.contains(&"message_sent".to_owned()));
+}
+
+#[tokio::test]
+async fn a_reply_on_every_messaging_platform_arrives_at_its_fake() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    for (kind, business, customer) in [
+        ("messenger", "page-1", "psid-1"),
+        ("instagram", "ig-1", "igsid-1"),
+        ("line", "bot-1", "U0123456789abcdef0123456789abcdef"),
+        ("telegram", "900", "700100200"),
+        ("x", "4400000000000000001", "4400000000000000777"),
+        ("twilio", "+4930123456789", "+4915112345678"),
+        ("wechat", "gh_0a1b2c3d4e5f", "oTEST_openid"),
+    ] {
+        let account = line(&app, kind, business).await;
+        let ticket = customer_writes(&app, &account, customer, Duration::minutes(5)).await;
+        assert_eq!(reply(&app, &ticket, json!({"body": format!("hello from {kind}")})).await, StatusCode::CREATED);
+        delivery.run().await;
+        let accepted = delivery.fake.state.accepted(kind);
+        assert!(
+            // Form bodies (Twilio) encode spaces as `+`.
+            accepted.iter().any(|r| r.body.replace('+', " ").contains(&format!("hello from {kind}"))),
+            "{kind}: {:?}",
+            delivery.fake.state.requests()
+        );
+        let message = last_message(&app, &ticket).await;
+        assert_eq!(message["delivery_status"], "sent", "{kind}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_permanent_platform_error_marks_the_message_failed_with_the_platforms_code() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "whatsapp", "1110001").await;
+    let ticket = customer_writes(&app, &account, "447700900123", Duration::hours(1)).await;
+    delivery.fake.state.fail_next("whatsapp", Fault::Permanent("131047".into()), 1);
+
+    assert_eq!(reply(&app, &ticket, json!({"body": "Hello?"})).await, StatusCode::CREATED);
+    delivery.run().await;
+
+    let message = last_message(&app, &ticket).await;
+    assert_eq!(message["delivery_status"], "failed");
+    assert_eq!(message["error"]["code"], "131047");
+    assert!(!message["error"]["message"].as_str().unwrap().is_empty());
+    assert!(event_kinds(&app, &ticket).await.contains(&"delivery_failed".to_owned()));
+    // Permanent: not tried again.
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(delivery.run().await, 0);
+    assert_eq!(delivery.fake.state.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_later_and_stop_at_the_limit() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "telegram", "900").await;
+    let ticket = customer_writes(&app, &account, "700100200", Duration::minutes(1)).await;
+
+    // A 5xx, then success on the retry.
+    delivery.fake.state.fail_next("telegram", Fault::ServerError, 1);
+    assert_eq!(reply(&app, &ticket, json!({"body": "first"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    assert_eq!(last_message(&app, &ticket).await["delivery_status"], "queued");
+    assert_eq!(delivery.run().await, 0, "not due yet");
+    app.clock.advance(Duration::minutes(1));
+    delivery.run().await;
+    assert_eq!(last_message(&app, &ticket).await["delivery_status"], "sent");
+
+    // Rate limited and timing out until the limit of 3 attempts: then failed.
+    delivery.fake.state.fail_next("telegram", Fault::RateLimited, 1);
+    delivery.fake.state.fail_next("telegram", Fault::Timeout, 1);
+    delivery.fake.state.fail_next("telegram", Fault::ServerError, 1);
+    assert_eq!(reply(&app, &ticket, json!({"body": "second"})).await, StatusCode::CREATED);
+    for _ in 0..3 {
+        delivery.run().await;
+        app.clock.advance(Duration::minutes(10));
+    }
+    let message = last_message(&app, &ticket).await;
+    assert_eq!(message["delivery_status"], "failed", "{message}");
+    assert_eq!(message["error"]["code"], "gave_up");
+    assert_eq!(delivery.run().await, 0);
+}
+
+#[tokio::test]
+async fn outside_the_window_a_template_is_sent_filled_and_in_the_platforms_shape() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "whatsapp", "1110001").await;
+    let created = app
+        .post(
+            &format!("/api/v1/channel-accounts/{}/templates", account.id),
+            json!({"name": "ticket_followup", "language": "en_US", "category": "UTILITY",
+                   "body": "Hi {{1}}, your ticket {{2}} is solved."}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let ticket = customer_writes(&app, &account, "447700900123", Duration::hours(30)).await;
+
+    assert_eq!(reply(&app, &ticket, json!({"body": "free text"})).await, StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"template": {"name": "ticket_followup", "language": "en_US", "parameters": ["Mira"]}}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body["error"]["message"].as_str().unwrap().contains("2 parameter"), "{:?}", wrong.body);
+
+    let sent = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"template": {"name": "ticket_followup", "language": "en_US", "parameters": ["Mira", "#4411"]}}),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    assert_eq!(sent.body["body"], "Hi Mira, your ticket #4411 is solved.");
+    assert_eq!(sent.body["template"]["name"], "ticket_followup");
+    delivery.run().await;
+    let body = body_json(&delivery.fake.state.accepted("whatsapp")[0]);
+    assert_eq!(body["type"], "template");
+    assert_eq!(body["template"]["name"], "ticket_followup");
+    assert_eq!(body["template"]["language"]["code"], "en_US");
+    assert_eq!(body["template"]["components"][0]["parameters"][1]["text"], "#4411");
+}
+
+#[tokio::test]
+async fn instagram_replies_between_one_and_seven_days_carry_the_human_agent_tag() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "instagram", "ig-1").await;
+    let ticket = customer_writes(&app, &account, "igsid-1", Duration::days(3)).await;
+    assert_eq!(reply(&app, &ticket, json!({"body": "Sorry for the wait"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    let body = body_json(&delivery.fake.state.accepted("instagram")[0]);
+    assert_eq!(body["messaging_type"], "MESSAGE_TAG");
+    assert_eq!(body["tag"], "HUMAN_AGENT");
+}
+
+#[tokio::test]
+async fn a_comment_gets_one_private_reply_which_opens_the_commenters_direct_ticket() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let page = line(&app, "messenger", "page-1").await;
+    let thread = ThreadRef::Public { root_id: "post-9".into(), title: Some("New shoes".into()) };
+    let at = app.clock.peek() - Duration::hours(2);
+    let reports = app.service.ingest(page.clone(), vec![item("comment-1", "psid-7", thread, at)]).await.unwrap();
+    let public = reports[0].ticket_id.unwrap().to_string();
+    let comment = app.get(&format!("/api/v1/tickets/{public}/messages")).await.body["messages"][0]["id"].clone();
+
+    // No attachments on Facebook public replies.
+    let refused = app
+        .post(
+            &format!("/api/v1/tickets/{public}/messages"),
+            json!({"body": "see picture", "attachments": [{"kind": "image", "url": "https://cdn.test/a.png"}]}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let private = app
+        .post(
+            &format!("/api/v1/tickets/{public}/messages"),
+            json!({"body": "I sent you the size chart", "private_reply_to": comment}),
+        )
+        .await;
+    assert_eq!(private.status, StatusCode::CREATED, "{:?}", private.body);
+    let direct = private.body["ticket_id"].as_str().unwrap().to_owned();
+    assert_ne!(direct, public);
+    let direct_ticket = app.get(&format!("/api/v1/tickets/{direct}")).await.body;
+    assert_eq!(direct_ticket["kind"], "direct");
+    assert_eq!(direct_ticket["public_ticket_id"].as_str(), Some(public.as_str()));
+
+    let again = app
+        .post(&format!("/api/v1/tickets/{public}/messages"), json!({"body": "twice", "private_reply_to": comment}))
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(again.code(), "private_reply_used");
+
+    delivery.run().await;
+    let body = body_json(&delivery.fake.state.accepted("messenger")[0]);
+    assert_eq!(body["recipient"]["comment_id"], "comment-1");
+
+    // A public reply answers the comment on the platform.
+    assert_eq!(reply(&app, &public, json!({"body": "Thanks for asking!"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    let public_reply = &delivery.fake.state.accepted("messenger")[1];
+    assert!(public_reply.path.contains("comment-1"), "{}", public_reply.path);
+}
+
+#[tokio::test]
+async fn a_send_interrupted_by_a_crash_is_never_sent_twice() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "whatsapp", "1110001").await;
+    let ticket = customer_writes(&app, &account, "447700900123", Duration::minutes(5)).await;
+    assert_eq!(reply(&app, &ticket, json!({"body": "hello"})).await, StatusCode::CREATED);
+
+    // A node claims the row and stops before it writes the outcome.
+    {
+        let mut tx = app.db.db().begin().await.unwrap();
+        let claimed =
+            switchboard_store::outbox::claim_due(&mut tx.conn(), app.clock.peek(), "crashed-node", 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(delivery.run().await, 0, "another node's claim is left alone while its lease runs");
+    app.clock.advance(Duration::minutes(5));
+    delivery.run().await;
+    let message = last_message(&app, &ticket).await;
+    assert_eq!(message["delivery_status"], "failed");
+    assert_eq!(message["error"]["code"], "delivery_uncertain");
+    assert!(delivery.fake.state.requests().is_empty(), "nothing was sent blindly again");
+}
+
+#[tokio::test]
+async fn line_uses_a_fresh_reply_token_and_pushes_once_it_has_expired() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "line", "bot-1").await;
+    let customer = "U0123456789abcdef0123456789abcdef";
+    let ticket = customer_writes(&app, &account, customer, Duration::seconds(1)).await;
+    // The platform handed a reply token with the message.
+    let token = switchboard_domain::InboundEvent::ReplyToken {
+        customer: customer.into(),
+        token: "reply-token-1".into(),
+        expires_at: app.clock.peek() + Duration::seconds(50),
+    };
+    app.service.ingest_events(vec![(account.clone(), vec![token])]).await.unwrap();
+
+    assert_eq!(reply(&app, &ticket, json!({"body": "quick answer"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    assert_eq!(reply(&app, &ticket, json!({"body": "later answer"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    let sent = delivery.fake.state.accepted("line");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].path.contains("reply"), "{}", sent[0].path);
+    assert!(sent[1].path.contains("push"), "a reply token is good for one message: {}", sent[1].path);
+}
