@@ -209,8 +209,8 @@ async fn serve(
     database: &str,
 ) -> anyhow::Result<()> {
     let service = service(database).await?;
-    let delivery = switchboard_jobs::DeliveryConfig { api_base_override: api_base_url, ..Default::default() };
-    let worker = switchboard_jobs::OutboxWorker::new(service.clone(), delivery).spawn();
+    service.set_api_base_override(api_base_url);
+    let worker = switchboard_jobs::OutboxWorker::new(service.clone(), Default::default()).spawn();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
     let public_url = public_url.unwrap_or_else(|| format!("http://{local}"));

@@ -19,6 +19,7 @@ pub mod shopee;
 pub mod signature;
 pub mod simulate;
 pub mod telegram;
+pub mod template_sync;
 pub mod twilio;
 pub mod webhook;
 pub mod wechat;

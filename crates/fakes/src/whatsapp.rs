@@ -33,7 +33,32 @@ const MEDIA_TYPES: &[&str] = &["image", "video", "audio", "document", "sticker"]
 const OTHER_TYPES: &[&str] = &["location", "contacts", "interactive", "reaction"];
 
 pub fn routes() -> Router<FakeState> {
-    Router::new().route("/{phone_number_id}/messages", post(send_message))
+    Router::new()
+        .route("/{phone_number_id}/messages", post(send_message))
+        .route("/{waba_id}/message_templates", axum::routing::get(list_templates))
+}
+
+/// The templates every fake WhatsApp Business Account has: one approved, one pending, one
+/// rejected, in the Graph API's list shape.
+async fn list_templates(uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(refused) = check_token(&headers, &uri, None, Flavour::WhatsApp) {
+        return refused;
+    }
+    let template = |name: &str, status: &str, category: &str, body: &str| {
+        serde_json::json!({
+            "name": name, "language": "en_US", "status": status, "category": category, "id": format!("tpl-{name}"),
+            "components": [{"type": "BODY", "text": body}, {"type": "FOOTER", "text": "Acme Support"}]
+        })
+    };
+    axum::Json(serde_json::json!({
+        "data": [
+            template("ticket_followup", "APPROVED", "UTILITY", "Hi {{1}}, your ticket {{2}} is solved. Reply to reopen it."),
+            template("order_update", "PENDING", "UTILITY", "Your order {{1}} is on its way."),
+            template("spring_sale", "REJECTED", "MARKETING", "Spring sale: {{1}} off!"),
+        ],
+        "paging": {"cursors": {"before": "a", "after": "b"}}
+    }))
+    .into_response()
 }
 
 async fn send_message(State(state): State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/channel-accounts", get(accounts::list_accounts).post(accounts::create_account))
         .route("/api/v1/channel-accounts/{id}", get(accounts::get_account))
         .route("/api/v1/channel-accounts/{id}/templates", get(accounts::list_templates).post(accounts::create_template))
+        .route("/api/v1/channel-accounts/{id}/templates/sync", post(accounts::sync_templates))
         .route("/api/v1/tickets", get(tickets::list_tickets).post(tickets::create_ticket))
         .route("/api/v1/tickets/{id}", get(tickets::get_ticket).patch(tickets::patch_ticket))
         .route("/api/v1/tickets/{id}/messages", get(tickets::list_messages).post(tickets::create_message))

@@ -14,7 +14,7 @@ use crate::handlers::{accounts, contacts, dead_letters, notifier, system, ticket
     paths(
         system::healthz,
         accounts::create_account, accounts::list_accounts, accounts::get_account,
-        accounts::list_templates, accounts::create_template,
+        accounts::list_templates, accounts::create_template, accounts::sync_templates,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::patch_ticket,
         tickets::list_messages, tickets::create_message, tickets::list_events,
         contacts::list_contacts, contacts::get_contact, contacts::patch_contact, contacts::merge_contacts,

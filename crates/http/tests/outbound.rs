@@ -331,3 +331,93 @@ async fn line_uses_a_fresh_reply_token_and_pushes_once_it_has_expired() {
     assert!(sent[0].path.contains("reply"), "{}", sent[0].path);
     assert!(sent[1].path.contains("push"), "a reply token is good for one message: {}", sent[1].path);
 }
+
+#[tokio::test]
+async fn templates_sync_from_whatsapp_and_only_approved_ones_can_be_sent() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let plain = line(&app, "whatsapp", "1110001").await;
+    let refused = app.post(&format!("/api/v1/channel-accounts/{}/templates/sync", plain.id), json!({})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("waba_id"));
+
+    let connected = app
+        .post(
+            "/api/v1/channel-accounts",
+            json!({"kind": "whatsapp", "name": "Sales", "external_id": "3330003", "secrets": secrets_of("whatsapp"),
+                   "settings": {"waba_id": "waba-1"}}),
+        )
+        .await;
+    let account_id = connected.body["id"].as_str().unwrap().to_owned();
+    let synced = app.post(&format!("/api/v1/channel-accounts/{account_id}/templates/sync"), json!({})).await;
+    assert_eq!(synced.status, StatusCode::OK, "{:?}", synced.body);
+    let statuses: Vec<(String, String)> = synced.body["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(statuses.contains(&("ticket_followup".into(), "approved".into())), "{statuses:?}");
+    assert!(statuses.contains(&("order_update".into(), "pending".into())), "{statuses:?}");
+
+    let actor = app.service.authenticate_token(&app.token).await.unwrap();
+    let account = app.service.get_account(&actor, account_id.parse().unwrap()).await.unwrap();
+    let ticket = customer_writes(&app, &account, "447700900555", Duration::hours(40)).await;
+    let pending = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"template": {"name": "order_update", "language": "en_US", "parameters": ["A-1"]}}),
+        )
+        .await;
+    assert_eq!(pending.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(pending.body["error"]["message"].as_str().unwrap().contains("pending"), "{:?}", pending.body);
+    let approved = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"template": {"name": "ticket_followup", "language": "en_US", "parameters": ["Mira", "#1"]}}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::CREATED, "{:?}", approved.body);
+    delivery.run().await;
+    assert_eq!(last_message(&app, &ticket).await["delivery_status"], "sent");
+}
+
+#[tokio::test]
+async fn an_agent_starts_a_whatsapp_ticket_with_a_template_when_the_window_is_closed() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "whatsapp", "1110001").await;
+    app.post(
+        &format!("/api/v1/channel-accounts/{}/templates", account.id),
+        json!({"name": "checking_in", "language": "en_US", "category": "UTILITY", "body": "Hi {{1}}, any news?"}),
+    )
+    .await;
+    let old = customer_writes(&app, &account, "447700900123", Duration::days(3)).await;
+    let contact = app.get(&format!("/api/v1/tickets/{old}")).await.body["contact_id"].clone();
+    app.patch(&format!("/api/v1/tickets/{old}"), json!({"status": "closed"})).await;
+    let tickets_before = app.count("SELECT COUNT(*) FROM tickets").await;
+
+    let free = app
+        .post(
+            "/api/v1/tickets",
+            json!({"contact_id": contact, "channel_account_id": account.id, "message": {"body": "Hi"}}),
+        )
+        .await;
+    assert_eq!(free.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(free.code(), "template_required");
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, tickets_before, "a refused start stores nothing");
+
+    let started = app
+        .post(
+            "/api/v1/tickets",
+            json!({"contact_id": contact, "channel_account_id": account.id,
+                   "message": {"template": {"name": "checking_in", "language": "en_US", "parameters": ["Mira"]}}}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    assert_eq!(started.body["ticket"]["origin"], "agent");
+    assert_eq!(started.body["ticket"]["follow_up_of"].as_str(), Some(old.as_str().trim_matches('"')));
+    assert_eq!(started.body["message"]["body"], "Hi Mira, any news?");
+    delivery.run().await;
+    assert_eq!(body_json(&delivery.fake.state.accepted("whatsapp")[0])["template"]["name"], "checking_in");
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 use switchboard_channels::{OutboundMessage, SendOutcome, Target, TemplateSend};
 use switchboard_domain::reply_rules::{self, SendContext, SendKind, SendVerdict};
 use switchboard_domain::{
-    Attachment, ChannelAccount, ChannelKind, ConversationKind, DeliveryStatus, EventKind, MessageError, MessageId,
+    Attachment, ChannelKind, ConversationKind, DeliveryStatus, EventKind, MessageError, MessageId,
 };
 use switchboard_service::Service;
 use switchboard_service::live::{LiveEvent, LiveEventKind};
@@ -28,9 +28,6 @@ use time::OffsetDateTime;
 /// How delivery behaves. The defaults suit production; tests shorten the waits.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
-    /// Overrides every line's platform address with `{this}/{kind}` (the fake platforms), unless
-    /// the line has its own `api_base_url`. From `SWITCHBOARD_API_BASE_URL`.
-    pub api_base_override: Option<String>,
     /// Attempts before a transiently failing message is given up as failed.
     pub max_attempts: i64,
     /// The first retry waits about this long; each next one twice as long (with jitter).
@@ -50,7 +47,6 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
-            api_base_override: None,
             max_attempts: 8,
             first_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(600),
@@ -350,7 +346,7 @@ impl OutboxWorker {
             language: t.get("language").and_then(|v| v.as_str()).unwrap_or_default(),
             parameters: &parameters,
         });
-        let api_base = self.api_base(&account);
+        let api_base = self.service.api_base(&account);
         let key = row.id.to_string();
         let outbound = OutboundMessage {
             kind: account.kind,
@@ -372,16 +368,6 @@ impl OutboxWorker {
             conversations::clear_reply_token(&mut pooled.conn(), conversation.id).await?;
         }
         Ok(Prepared::Outcome(outcome))
-    }
-
-    fn api_base(&self, account: &ChannelAccount) -> String {
-        if let Some(own) = account.api_base_url.as_deref().filter(|u| !u.is_empty()) {
-            return own.trim_end_matches('/').to_owned();
-        }
-        match &self.config.api_base_override {
-            Some(base) => format!("{}/{}", base.trim_end_matches('/'), account.kind),
-            None => switchboard_channels::default_api_base(account.kind).to_owned(),
-        }
     }
 }
 

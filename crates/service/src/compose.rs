@@ -79,8 +79,14 @@ pub(crate) async fn compose(conn: &mut Conn<'_>, account: &ChannelAccount, draft
                 ),
             )
         })?;
-    if found.status == "rejected" {
-        return Err(ServiceError::invalid("template", format!("the platform rejected the template `{}`", found.name)));
+    if found.status != "approved" && found.status != "local" {
+        return Err(ServiceError::invalid(
+            "template",
+            format!(
+                "the template `{}` is {} on WhatsApp: only approved templates can be sent",
+                found.name, found.status
+            ),
+        ));
     }
     let filled = template::fill(&found.body, &request.parameters)?;
     let stored = serde_json::json!({

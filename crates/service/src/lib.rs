@@ -36,6 +36,8 @@ pub struct Service {
     live: live::LiveBus,
     /// Woken when a message is queued, so the delivery worker sends it at once.
     outbox_signal: Arc<tokio::sync::Notify>,
+    /// Where platform calls go instead of the platforms (`SWITCHBOARD_API_BASE_URL`).
+    api_base_override: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl Service {
@@ -43,7 +45,14 @@ impl Service {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         let live = live::LiveBus::new();
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
-        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()) }
+        Self {
+            db,
+            clock,
+            ingestor,
+            live,
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            api_base_override: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -56,6 +65,26 @@ impl Service {
 
     pub fn live(&self) -> &live::LiveBus {
         &self.live
+    }
+
+    /// Sends every line's platform calls to `{base}/{kind}` (the fake platforms, a proxy)
+    /// unless the line has its own `api_base_url`.
+    pub fn set_api_base_override(&self, base: Option<String>) {
+        if let Ok(mut current) = self.api_base_override.write() {
+            *current = base.map(|b| b.trim_end_matches('/').to_owned());
+        }
+    }
+
+    /// The API address platform calls of `account` go to: its own `api_base_url`, else the
+    /// override, else the platform's.
+    pub fn api_base(&self, account: &switchboard_domain::ChannelAccount) -> String {
+        if let Some(own) = account.api_base_url.as_deref().filter(|u| !u.is_empty()) {
+            return own.trim_end_matches('/').to_owned();
+        }
+        match self.api_base_override.read().ok().and_then(|o| o.clone()) {
+            Some(base) => format!("{base}/{}", account.kind),
+            None => switchboard_channels::default_api_base(account.kind).to_owned(),
+        }
     }
 
     /// What the delivery worker waits on between polls.

@@ -63,3 +63,59 @@ impl Service {
         Ok(row)
     }
 }
+
+impl Service {
+    /// Reads the line's templates from WhatsApp (its `settings.waba_id` names the Business
+    /// Account) and stores them with the platform's status (admins only).
+    pub async fn sync_templates(&self, actor: &Actor, account: ChannelAccountId) -> ServiceResult<Vec<TemplateRow>> {
+        actor.require_admin()?;
+        let line = self.get_account(actor, account).await?;
+        if line.kind != ChannelKind::Whatsapp {
+            return Err(ServiceError::invalid("kind", format!("{} has no message templates", line.kind)));
+        }
+        let waba_id =
+            line.settings.get("waba_id").and_then(|v| v.as_str()).filter(|v| !v.is_empty()).ok_or_else(|| {
+                ServiceError::invalid(
+                    "settings.waba_id",
+                    "set the WhatsApp Business Account id of this line to sync its templates",
+                )
+            })?;
+        let (_, secrets) = self.webhook_account(line.kind, line.id).await?;
+        let token = secrets.get("access_token").and_then(|v| v.as_str()).unwrap_or_default();
+        let http = switchboard_channels::http_client();
+        let remote = switchboard_channels::template_sync::fetch(&http, &self.api_base(&line), waba_id, token)
+            .await
+            .map_err(|outcome| match outcome {
+                switchboard_channels::SendOutcome::Permanent { code, message } => ServiceError::conflict(
+                    "platform_refused",
+                    format!("WhatsApp refused the template list ({code}): {message}"),
+                ),
+                switchboard_channels::SendOutcome::Transient { reason, .. } => ServiceError::conflict(
+                    "platform_unavailable",
+                    format!("WhatsApp did not answer; try again ({reason})"),
+                ),
+                switchboard_channels::SendOutcome::Accepted { .. } => {
+                    ServiceError::conflict("platform_unavailable", "unexpected answer")
+                }
+            })?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        for t in &remote {
+            // A template whose placeholders we cannot read is kept out rather than half-used.
+            if template::placeholder_count(&t.body).is_err() {
+                continue;
+            }
+            let new = NewTemplate {
+                name: &t.name,
+                language: &t.language,
+                category: &t.category,
+                body: &t.body,
+                status: &t.status,
+            };
+            templates::upsert(&mut tx.conn(), actor.workspace(), account, &new, now).await?;
+        }
+        let all = templates::list(&mut tx.conn(), actor.workspace(), account).await?;
+        tx.commit().await?;
+        Ok(all)
+    }
+}

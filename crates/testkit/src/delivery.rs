@@ -29,8 +29,8 @@ impl TestApp {
     /// test clock) and stop after 3 attempts; a claim is stale after 60 s.
     pub async fn delivery(&self) -> Delivery {
         let fake = FakePlatforms::spawn("127.0.0.1:0").await.expect("start the fake platforms");
+        self.service.set_api_base_override(Some(fake.base_url.clone()));
         let config = DeliveryConfig {
-            api_base_override: Some(fake.base_url.clone()),
             max_attempts: 3,
             first_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),

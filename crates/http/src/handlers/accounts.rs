@@ -91,3 +91,17 @@ pub async fn create_template(
     let saved = state.service.save_template(&actor, ChannelAccountId(id), input).await?;
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
+
+/// Reads the line's templates from WhatsApp (needs `settings.waba_id`) and stores them with
+/// the platform's status (admins).
+#[utoipa::path(post, path = "/api/v1/channel-accounts/{id}/templates/sync", tag = "channel accounts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = TemplateList), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn sync_templates(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<TemplateList>, ApiError> {
+    let templates = state.service.sync_templates(&actor, ChannelAccountId(id)).await?;
+    Ok(Json(TemplateList { templates: templates.into_iter().map(Into::into).collect() }))
+}
