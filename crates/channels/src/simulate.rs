@@ -60,7 +60,11 @@ pub const KINDS: [ChannelKind; 8] = [
 pub fn secrets_for(kind: ChannelKind, seed: &str) -> Secrets {
     kind.required_secrets()
         .iter()
-        .map(|name| (name.to_string(), serde_json::Value::String(format!("sim-{name}-{seed}"))))
+        .map(|name| {
+            // Telegram bot tokens are `<bot id>:<secret>`; the platform refuses any other shape.
+            let value = if *name == "bot_token" { format!("100200300:sim-{seed}") } else { format!("sim-{name}-{seed}") };
+            (name.to_string(), serde_json::Value::String(value))
+        })
         .collect()
 }
 
