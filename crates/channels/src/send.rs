@@ -136,3 +136,23 @@ pub fn http_client_with_timeout(timeout: Duration) -> reqwest::Client {
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }
+
+/// A platform's answer to one call.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    /// The `Retry-After` header, as sent.
+    pub retry_after: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Makes one call and reads the whole answer. No answer at all (a timeout, a refused
+/// connection) is already the transient outcome.
+pub async fn call(request: reqwest::RequestBuilder) -> Result<Reply, SendOutcome> {
+    let response = request.send().await.map_err(|e| SendOutcome::from_transport(&e.without_url()))?;
+    let status = response.status().as_u16();
+    let retry_after =
+        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = response.bytes().await.map_err(|e| SendOutcome::from_transport(&e.without_url()))?;
+    Ok(Reply { status, retry_after, body: body.to_vec() })
+}

@@ -62,7 +62,8 @@ pub fn secrets_for(kind: ChannelKind, seed: &str) -> Secrets {
         .iter()
         .map(|name| {
             // Telegram bot tokens are `<bot id>:<secret>`; the platform refuses any other shape.
-            let value = if *name == "bot_token" { format!("100200300:sim-{seed}") } else { format!("sim-{name}-{seed}") };
+            let value =
+                if *name == "bot_token" { format!("100200300:sim-{seed}") } else { format!("sim-{name}-{seed}") };
             (name.to_string(), serde_json::Value::String(value))
         })
         .collect()

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::send::{SendOutcome, classify_status};
+use crate::send::{SendOutcome, call, classify_status};
 
 /// A template as the platform has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,14 +66,11 @@ pub async fn fetch(
     );
     let mut out = Vec::new();
     for _ in 0..MAX_PAGES {
-        let response =
-            http.get(&url).bearer_auth(access_token).send().await.map_err(|e| SendOutcome::from_transport(&e))?;
-        let status = response.status().as_u16();
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        if let Some(outcome) = classify_status(status, retry_after.as_deref()) {
+        let reply = call(http.get(&url).bearer_auth(access_token)).await?;
+        let (status, bytes) = (reply.status, reply.body);
+        if let Some(outcome) = classify_status(status, reply.retry_after.as_deref()) {
             return Err(outcome);
         }
-        let bytes = response.bytes().await.map_err(|e| SendOutcome::from_transport(&e))?;
         if !(200..300).contains(&status) {
             let detail: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let code = detail["error"]["code"].as_i64().map(|c| c.to_string()).unwrap_or_else(|| status.to_string());

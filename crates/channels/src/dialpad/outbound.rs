@@ -69,23 +69,14 @@ pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutc
         Ok(body) => body,
         Err(outcome) => return outcome,
     };
-    let response = http
+    let request = http
         .post(format!("{}{PATH}", msg.api_base_url))
         .bearer_auth(api_key)
         .header(reqwest::header::ACCEPT, "application/json")
-        .json(&body)
-        .send()
-        .await;
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => return SendOutcome::from_transport(&err),
-    };
-    let status = response.status().as_u16();
-    let retry_after =
-        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match response.bytes().await {
-        Ok(body) => outcome(status, retry_after.as_deref(), &body),
-        Err(err) => SendOutcome::from_transport(&err),
+        .json(&body);
+    match crate::send::call(request).await {
+        Ok(reply) => outcome(reply.status, reply.retry_after.as_deref(), &reply.body),
+        Err(outcome) => outcome,
     }
 }
 

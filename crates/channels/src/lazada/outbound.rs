@@ -94,23 +94,14 @@ pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutc
         Ok(request) => request,
         Err(outcome) => return outcome,
     };
-    let response = http
+    let request = http
         .post(&request.url)
         .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded;charset=utf-8")
         .header(reqwest::header::ACCEPT, "application/json")
-        .body(request.form)
-        .send()
-        .await;
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => return SendOutcome::from_transport(&err),
-    };
-    let status = response.status().as_u16();
-    let retry_after =
-        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match response.bytes().await {
-        Ok(body) => outcome(status, retry_after.as_deref(), &body),
-        Err(err) => SendOutcome::from_transport(&err),
+        .body(request.form);
+    match crate::send::call(request).await {
+        Ok(reply) => outcome(reply.status, reply.retry_after.as_deref(), &reply.body),
+        Err(outcome) => outcome,
     }
 }
 

@@ -96,18 +96,10 @@ pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutc
         Ok(request) => request,
         Err(outcome) => return outcome,
     };
-    let response =
-        http.post(&request.url).header(reqwest::header::ACCEPT, "application/json").json(&request.body).send().await;
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => return SendOutcome::from_transport(&err),
-    };
-    let status = response.status().as_u16();
-    let retry_after =
-        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match response.bytes().await {
-        Ok(body) => outcome(request.api_path, status, retry_after.as_deref(), &body),
-        Err(err) => SendOutcome::from_transport(&err),
+    let call = http.post(&request.url).header(reqwest::header::ACCEPT, "application/json").json(&request.body);
+    match crate::send::call(call).await {
+        Ok(reply) => outcome(request.api_path, reply.status, reply.retry_after.as_deref(), &reply.body),
+        Err(outcome) => outcome,
     }
 }
 

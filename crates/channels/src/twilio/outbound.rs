@@ -104,24 +104,15 @@ pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutc
         Err(outcome) => return outcome,
     };
     let credentials = BASE64.encode(format!("{}:{auth_token}", request.account_sid));
-    let response = http
+    let request = http
         .post(&request.url)
         .header(reqwest::header::AUTHORIZATION, format!("Basic {credentials}"))
         .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(reqwest::header::ACCEPT, "application/json")
-        .body(request.form)
-        .send()
-        .await;
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => return SendOutcome::from_transport(&err),
-    };
-    let status = response.status().as_u16();
-    let retry_after =
-        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match response.bytes().await {
-        Ok(body) => outcome(status, retry_after.as_deref(), &body),
-        Err(err) => SendOutcome::from_transport(&err),
+        .body(request.form);
+    match crate::send::call(request).await {
+        Ok(reply) => outcome(reply.status, reply.retry_after.as_deref(), &reply.body),
+        Err(outcome) => outcome,
     }
 }
 
