@@ -18,6 +18,10 @@ fn secrets_of(kind: &str) -> Value {
         "x" => json!({"consumer_secret": "s", "access_token": "tok"}),
         "twilio" => json!({"account_sid": "ACtest", "auth_token": "tok"}),
         "wechat" => json!({"token": "t", "app_id": "wxapp", "app_secret": "sec"}),
+        "dialpad" => json!({"webhook_secret": "s", "api_key": "key"}),
+        "justcall" => json!({"webhook_secret": "s", "api_key": "key", "api_secret": "sec"}),
+        "shopee" => json!({"partner_id": "2000001", "partner_key": "pk", "access_token": "tok"}),
+        "lazada" => json!({"app_key": "100001", "app_secret": "sec", "access_token": "tok"}),
         other => panic!("no secrets for {other}"),
     }
 }
@@ -95,7 +99,7 @@ async fn a_whatsapp_reply_reaches_the_platform_from_the_number_the_customer_wrot
 }
 
 #[tokio::test]
-async fn a_reply_on_every_messaging_platform_arrives_at_its_fake() {
+async fn a_reply_on_every_platform_arrives_at_its_fake() {
     let app = TestApp::spawn().await;
     let delivery = app.delivery().await;
     for (kind, business, customer) in [
@@ -106,6 +110,10 @@ async fn a_reply_on_every_messaging_platform_arrives_at_its_fake() {
         ("x", "4400000000000000001", "4400000000000000777"),
         ("twilio", "+4930123456789", "+4915112345678"),
         ("wechat", "gh_0a1b2c3d4e5f", "oTEST_openid"),
+        ("dialpad", "+14155550100", "+14155559876"),
+        ("justcall", "+14155550101", "+14155559877"),
+        ("shopee", "880001", "30001"),
+        ("lazada", "lz-seller-1", "session-77"),
     ] {
         let account = line(&app, kind, business).await;
         let ticket = customer_writes(&app, &account, customer, Duration::minutes(5)).await;

@@ -58,6 +58,10 @@ pub struct ItemReport {
     pub platform_message_id: String,
     pub outcome: Outcome,
     pub ticket_id: Option<TicketId>,
+    /// The workspace of the line the event came in on: live events go to it alone (one Meta
+    /// delivery can carry lines of several workspaces).
+    #[serde(skip)]
+    pub workspace_id: Option<WorkspaceId>,
 }
 
 /// The events of one webhook delivery, per line: stored all together or not at all.
@@ -118,8 +122,8 @@ async fn writer(db: Db, clock: Arc<dyn Clock>, live: LiveBus, mut rx: mpsc::Rece
         }
         let results = commit_batch(&db, clock.as_ref(), &batch).await;
         for (job, result) in batch.into_iter().zip(results) {
-            if let (Ok(reports), Some((account, _))) = (&result, job.lines.first()) {
-                publish(&live, account, reports);
+            if let Ok(reports) = &result {
+                publish(&live, reports);
             }
             // The caller may have gone away (client hung up); the data is committed anyway.
             let _ = job.reply.send(result);
@@ -127,7 +131,7 @@ async fn writer(db: Db, clock: Arc<dyn Clock>, live: LiveBus, mut rx: mpsc::Rece
     }
 }
 
-fn publish(live: &LiveBus, account: &ChannelAccount, reports: &[ItemReport]) {
+fn publish(live: &LiveBus, reports: &[ItemReport]) {
     for r in reports {
         let kind = match r.outcome {
             Outcome::Created => LiveEventKind::TicketCreated,
@@ -135,8 +139,8 @@ fn publish(live: &LiveBus, account: &ChannelAccount, reports: &[ItemReport]) {
             Outcome::Updated => LiveEventKind::TicketUpdated,
             Outcome::Duplicate | Outcome::Blocked | Outcome::Ignored => continue,
         };
-        if let Some(ticket_id) = r.ticket_id {
-            live.publish(LiveEvent { workspace_id: account.workspace_id, kind, ticket_id });
+        if let (Some(ticket_id), Some(workspace_id)) = (r.ticket_id, r.workspace_id) {
+            live.publish(LiveEvent { workspace_id, kind, ticket_id });
         }
     }
 }
@@ -226,7 +230,10 @@ pub async fn ingest_line(
     for event in events {
         let report = match event {
             InboundEvent::Message(item) => ingest_item(conn, now, &workspace, account, item).await?,
-            other => crate::ingest_events::apply(conn, now, &workspace, account, other).await?,
+            other => ItemReport {
+                workspace_id: Some(workspace.id),
+                ..crate::ingest_events::apply(conn, now, &workspace, account, other).await?
+            },
         };
         reports.push(report);
     }
@@ -240,8 +247,12 @@ async fn ingest_item(
     account: &ChannelAccount,
     item: &InboundItem,
 ) -> Result<ItemReport, StoreError> {
-    let report =
-        |outcome, ticket_id| ItemReport { platform_message_id: item.platform_message_id.clone(), outcome, ticket_id };
+    let report = |outcome, ticket_id| ItemReport {
+        platform_message_id: item.platform_message_id.clone(),
+        outcome,
+        ticket_id,
+        workspace_id: Some(workspace.id),
+    };
     if messages::exists(conn, account.id, &item.platform_message_id).await? {
         return Ok(report(Outcome::Duplicate, None));
     }

@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use crate::ingest::{ItemReport, Outcome, identify, locate};
 
 fn report(id: &str, outcome: Outcome, ticket_id: Option<switchboard_domain::TicketId>) -> ItemReport {
-    ItemReport { platform_message_id: id.to_owned(), outcome, ticket_id }
+    // The line's workspace is filled in by `ingest_line`, which knows it.
+    ItemReport { platform_message_id: id.to_owned(), outcome, ticket_id, workspace_id: None }
 }
 
 /// Applies one event that is not a customer message.
