@@ -40,6 +40,9 @@ enum Command {
         /// platforms, a proxy), unless a line has its own `api_base_url`.
         #[arg(long, env = "SWITCHBOARD_API_BASE_URL")]
         api_base_url: Option<String>,
+        /// Where uploaded files and fetched media are kept.
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "switchboard-data")]
+        data_dir: std::path::PathBuf,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -139,8 +142,8 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, public_url, api_base_url, db } => {
-            serve(&listen, public_url, api_base_url, &db.database).await
+        Command::Serve { listen, public_url, api_base_url, data_dir, db } => {
+            serve(&listen, public_url, api_base_url, data_dir, &db.database).await
         }
         Command::FakePlatforms { listen } => {
             let fake = switchboard_fakes::FakePlatforms::spawn(&listen).await?;
@@ -206,14 +209,17 @@ async fn serve(
     listen: &str,
     public_url: Option<String>,
     api_base_url: Option<String>,
+    data_dir: std::path::PathBuf,
     database: &str,
 ) -> anyhow::Result<()> {
     let service = service(database).await?;
     service.set_api_base_override(api_base_url);
+    service.set_files_dir(data_dir.join("files"));
     let worker = switchboard_jobs::OutboxWorker::new(service.clone(), Default::default()).spawn();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
     let public_url = public_url.unwrap_or_else(|| format!("http://{local}"));
+    service.set_public_url(&public_url);
     tracing::info!("Switchboard listening on http://{local} (database {}, public URL {public_url})", redact(database));
     let state = AppState { service: service.clone(), public_url };
     switchboard_http::serve(listener, state, shutdown_signal()).await?;

@@ -12,6 +12,7 @@ pub mod instagram;
 pub mod justcall;
 pub mod lazada;
 pub mod line;
+pub mod media;
 pub mod messenger;
 pub mod meta;
 pub mod send;
@@ -42,6 +43,7 @@ pub enum ChannelError {
     MissingSecret(&'static str),
 }
 
+pub use media::{Media, MediaSource, fetch_media};
 pub use send::{
     OutboundMessage, SendOutcome, Target, TemplateSend, default_api_base, http_client, http_client_with_timeout,
 };

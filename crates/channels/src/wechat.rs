@@ -403,7 +403,7 @@ fn cached_token(base: &str, app_id: &str) -> Option<String> {
 }
 
 /// Forgets `token` (only that one: another send may have fetched a newer token meanwhile).
-fn drop_token(base: &str, app_id: &str, token: &str) {
+pub(crate) fn drop_token(base: &str, app_id: &str, token: &str) {
     let mut tokens = access_tokens();
     let key = (base.to_owned(), app_id.to_owned());
     if tokens.get(&key).is_some_and(|cached| cached.token == token) {
@@ -443,7 +443,7 @@ fn token_outcome(status: u16, retry_after: Option<&str>, bytes: &[u8]) -> Result
 }
 
 /// The account's access token: cached, else fetched with the app id and secret.
-async fn access_token(
+pub(crate) async fn access_token(
     http: &reqwest::Client,
     base: &str,
     app_id: &str,

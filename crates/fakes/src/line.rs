@@ -11,13 +11,17 @@
 //! - Injected permanent faults take an HTTP status as code (`400`, `401`, `403`, `429` = the monthly limit), or
 //!   `invalid_reply_token`.
 //! - Success: 200 `{"sentMessages": [{"id", "quoteToken"}…]}` (one per message) with `x-line-request-id`.
+//!
+//! Inbound media: `GET /v2/bot/message/{message_id}/content` (LINE serves it from `api-data.line.me`; the fake
+//! from its one address) needs the same token and answers the bytes ([`crate::media_bytes`] of the message id,
+//! typed by [`crate::media_mime_type`]); a message id containing `missing` is answered 404 `Not found`.
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::FakeState;
@@ -26,7 +30,31 @@ use crate::common::{Incoming, bearer, header, injected_fault};
 const KIND: &str = "line";
 
 pub fn routes() -> Router<FakeState> {
-    Router::new().route("/v2/bot/message/reply", post(reply)).route("/v2/bot/message/push", post(push))
+    Router::new()
+        .route("/v2/bot/message/reply", post(reply))
+        .route("/v2/bot/message/push", post(push))
+        .route("/v2/bot/message/{message_id}/content", get(content))
+}
+
+/// `GET /v2/bot/message/{message_id}/content`: the media a user sent.
+async fn content(State(state): State<FakeState>, Path(message_id): Path<String>, headers: HeaderMap) -> Response {
+    let path = format!("/v2/bot/message/{message_id}/content");
+    let incoming = Incoming { kind: KIND, method: "GET", path, headers: &headers, body: b"" };
+    let refused = match bearer(&headers) {
+        Some(token) if !token.trim().is_empty() && !token.contains("invalid") => {
+            message_id.contains("missing").then(|| error(StatusCode::NOT_FOUND, "Not found"))
+        }
+        _ => Some(unauthorized()),
+    };
+    if let Some(response) = refused {
+        incoming.record(&state, false, None);
+        return response;
+    }
+    if let Some(response) = injected_fault(&state, &incoming, permanent).await {
+        return response;
+    }
+    incoming.record(&state, true, None);
+    crate::media_response(&message_id, &message_id, None)
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -10,13 +10,19 @@
 //!   `401`, `429` = flood control with `parameters.retry_after` 7), or `code:description` for any other text.
 //! - Success: `{"ok": true, "result": Message}` with a new numeric `message_id`; the recorded id is
 //!   `"{chat_id}:{message_id}"`.
+//!
+//! File downloads: `GET /bot{token}/getFile?file_id=…` answers `{"ok": true, "result": {"file_id",
+//! "file_unique_id", "file_size", "file_path"}}` with `file_path` = `{folder}/{file_id}.{ext}` (the type by
+//! [`crate::media_mime_type`] of the file id), and `GET /file/bot{token}/{file_path}` the bytes
+//! ([`crate::media_bytes`] of the file id). The token is checked on both; a file id containing `missing` is
+//! answered 400 `invalid file_id`, one containing `big` 400 `file is too big` (the Bot API's 20 MB limit).
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::FakeState;
@@ -25,7 +31,79 @@ use crate::common::{Incoming, injected_fault};
 const KIND: &str = "telegram";
 
 pub fn routes() -> Router<FakeState> {
-    Router::new().route("/{bot}/{method}", post(call))
+    Router::new().route("/{bot}/{method}", post(call).get(get_file)).route("/file/{bot}/{*file_path}", get(download))
+}
+
+/// Checks the bot token of a path segment `bot{token}` as the Bot API does.
+fn check_token(bot: &str) -> Result<(), Box<Response>> {
+    let token = bot.strip_prefix("bot").filter(|t| t.contains(':')).ok_or_else(|| error(404, "Not Found"))?;
+    if token.contains("invalid") {
+        return Err(Box::new(error(401, "Unauthorized")));
+    }
+    Ok(())
+}
+
+/// `GET /bot{token}/getFile?file_id=…`: where to download a file (the only method the fake answers by GET).
+async fn get_file(
+    State(state): State<FakeState>,
+    Path((bot, method)): Path<(String, String)>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let file_id = query.get("file_id").map(|id| id.trim().to_owned()).unwrap_or_default();
+    let path = format!("/{bot}/{method}?file_id={file_id}");
+    let incoming = Incoming { kind: KIND, method: "GET", path, headers: &headers, body: b"" };
+    let checked = check_token(&bot).and_then(|()| match method.as_str() {
+        "getFile" if file_id.is_empty() => Err(Box::new(error(400, "Bad Request: file_id is empty"))),
+        "getFile" if file_id.contains("missing") => Err(Box::new(error(400, "Bad Request: invalid file_id"))),
+        "getFile" if file_id.contains("big") => Err(Box::new(error(400, "Bad Request: file is too big"))),
+        "getFile" => Ok(()),
+        _ => Err(Box::new(error(404, "Not Found"))),
+    });
+    if let Err(response) = checked {
+        incoming.record(&state, false, None);
+        return *response;
+    }
+    if let Some(response) = injected_fault(&state, &incoming, permanent).await {
+        return response;
+    }
+    incoming.record(&state, true, None);
+    let mime_type = crate::media_mime_type(&file_id);
+    let folder = match mime_type.split('/').next() {
+        Some("image") => "photos",
+        Some("video") => "videos",
+        Some("audio") => "voice",
+        _ => "documents",
+    };
+    let file_path = format!("{folder}/{file_id}.{}", crate::media_extension(mime_type));
+    let result = json!({
+        "file_id": file_id,
+        "file_unique_id": format!("u-{file_id}"),
+        "file_size": crate::media_bytes(&file_id).len(),
+        "file_path": file_path,
+    });
+    axum::Json(json!({ "ok": true, "result": result })).into_response()
+}
+
+/// `GET /file/bot{token}/{file_path}`: the file's bytes.
+async fn download(
+    State(state): State<FakeState>,
+    Path((bot, file_path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/file/{bot}/{file_path}");
+    let incoming = Incoming { kind: KIND, method: "GET", path, headers: &headers, body: b"" };
+    if let Err(response) = check_token(&bot) {
+        incoming.record(&state, false, None);
+        return *response;
+    }
+    if let Some(response) = injected_fault(&state, &incoming, permanent).await {
+        return response;
+    }
+    incoming.record(&state, true, None);
+    let name = file_path.rsplit('/').next().unwrap_or(&file_path);
+    let file_id = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    crate::media_response(file_id, &file_path, None)
 }
 
 fn error(code: u16, description: &str) -> Response {
@@ -55,10 +133,7 @@ fn permanent(code: &str) -> Response {
 }
 
 fn check(bot: &str, method: &str, body: &[u8]) -> Result<Value, Box<Response>> {
-    let token = bot.strip_prefix("bot").filter(|t| t.contains(':')).ok_or_else(|| error(404, "Not Found"))?;
-    if token.contains("invalid") {
-        return Err(Box::new(error(401, "Unauthorized")));
-    }
+    check_token(bot)?;
     let file_field = match method {
         "sendMessage" => None,
         "sendPhoto" => Some("photo"),

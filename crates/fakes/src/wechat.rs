@@ -11,6 +11,12 @@
 //! - Injected permanent faults take WeChat's `errcode` (`45015`, `45047`, `40003`, `40001`, `42001`, `-1`, `45009`,
 //!   …). WeChat answers every error with HTTP 200 and `{"errcode", "errmsg"}`, and success with
 //!   `{"errcode": 0, "errmsg": "ok"}` (no message id).
+//! - `GET /cgi-bin/media/get?access_token=…&media_id=…` (temporary media) needs one of those tokens (as above) and
+//!   a media id (`40007` when missing or containing `invalid` or `missing`). It answers the bytes
+//!   ([`crate::media_bytes`] of the media id, typed by [`crate::media_mime_type`]) with
+//!   `Content-disposition: attachment; filename="{media_id}.{ext}"`, as WeChat does; a video (a media id
+//!   containing `video`) is answered, as WeChat does, with JSON `{"video_url": …}`, here
+//!   `http://{host}/files/{media_id}.mp4` on the fake's generic file endpoint.
 
 use std::collections::HashMap;
 
@@ -31,7 +37,54 @@ const KIND: &str = "wechat";
 pub const TOKEN_PREFIX: &str = "FAKE_ACCESS_TOKEN_";
 
 pub fn routes() -> Router<FakeState> {
-    Router::new().route("/cgi-bin/token", get(token)).route("/cgi-bin/message/custom/send", post(custom_send))
+    Router::new()
+        .route("/cgi-bin/token", get(token))
+        .route("/cgi-bin/message/custom/send", post(custom_send))
+        .route("/cgi-bin/media/get", get(media_get))
+}
+
+/// The refusal of a request without one of the tokens this fake issued.
+fn check_access_token(query: &HashMap<String, String>) -> Result<(), Box<Response>> {
+    match query.get("access_token").map(String::as_str).filter(|t| !t.is_empty()) {
+        None => Err(Box::new(wechat_error(41001, "access_token missing"))),
+        Some(token) if !token.starts_with(TOKEN_PREFIX) => {
+            Err(Box::new(wechat_error(40001, "invalid credential, access_token is invalid or not latest")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// `GET /cgi-bin/media/get`: a temporary media file.
+async fn media_get(
+    State(state): State<FakeState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let incoming = Incoming { kind: KIND, method: "GET", path: path_of(&uri), headers: &headers, body: b"" };
+    let media_id = query.get("media_id").map(|id| id.trim()).unwrap_or_default();
+    let checked = check_access_token(&query).and_then(|()| {
+        if media_id.is_empty() || media_id.contains("invalid") || media_id.contains("missing") {
+            return Err(Box::new(wechat_error(40007, "invalid media_id")));
+        }
+        Ok(())
+    });
+    if let Err(response) = checked {
+        incoming.record(&state, false, None);
+        return *response;
+    }
+    if let Some(response) = injected_fault(&state, &incoming, permanent).await {
+        return response;
+    }
+    incoming.record(&state, true, None);
+    let mime_type = crate::media_mime_type(media_id);
+    let extension = crate::media_extension(mime_type);
+    if mime_type.starts_with("video/") {
+        let segment: String = form_urlencoded::byte_serialize(media_id.as_bytes()).collect();
+        let url = format!("{}/files/{segment}.{extension}", crate::own_base(&headers, &uri));
+        return axum::Json(json!({ "video_url": url })).into_response();
+    }
+    crate::media_response(media_id, media_id, Some(&format!("{media_id}.{extension}")))
 }
 
 fn wechat_error(code: i64, message: &str) -> Response {
@@ -91,13 +144,7 @@ async fn token(
 }
 
 fn check(query: &HashMap<String, String>, body: &[u8]) -> Result<(), Box<Response>> {
-    match query.get("access_token").map(String::as_str).filter(|t| !t.is_empty()) {
-        None => return Err(Box::new(wechat_error(41001, "access_token missing"))),
-        Some(token) if !token.starts_with(TOKEN_PREFIX) => {
-            return Err(Box::new(wechat_error(40001, "invalid credential, access_token is invalid or not latest")));
-        }
-        Some(_) => {}
-    }
+    check_access_token(query)?;
     let value: Value = serde_json::from_slice(body).map_err(|_| wechat_error(47001, "data format error"))?;
     let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
     if text("/touser").is_none() {

@@ -1,6 +1,13 @@
 //! Fake WhatsApp Cloud API: `POST /{phone-number-id}/messages` (below `/whatsapp`, in place of
 //! `https://graph.facebook.com/v21.0`).
 //!
+//! Inbound media, as the digest's download flow: `GET /{media-id}` answers
+//! `{"messaging_product", "url", "mime_type", "sha256", "file_size", "id"}` with `url` =
+//! `http://{host}/whatsapp/media-bytes/{media-id}` (standing for the short-lived lookaside URL), and
+//! `GET /media-bytes/{media-id}` answers the bytes ([`crate::media_bytes`], typed by
+//! [`crate::media_mime_type`] of the id). Both need the access token; a media id containing `missing` is
+//! answered as Graph answers an unknown object (400, code 100, subcode 33).
+//!
 //! Also the Graph API's common ground, which the Messenger and Instagram fakes use: the access
 //! token check and the `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`
 //! error shape.
@@ -13,12 +20,13 @@
 //! slash: `131047`, `10/2018278`.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use crate::FakeState;
 use crate::common::{self, Incoming};
@@ -36,6 +44,65 @@ pub fn routes() -> Router<FakeState> {
     Router::new()
         .route("/{phone_number_id}/messages", post(send_message))
         .route("/{waba_id}/message_templates", axum::routing::get(list_templates))
+        .route("/{media_id}", axum::routing::get(media_info))
+        .route("/media-bytes/{media_id}", axum::routing::get(media_download))
+}
+
+/// Checks the token and the media id of a media request, giving the refusal if any, then an injected fault.
+async fn check_media(state: &FakeState, incoming: &Incoming<'_>, uri: &Uri, media_id: &str) -> Option<Response> {
+    if let Some(refused) = check_token(incoming.headers, uri, None, Flavour::WhatsApp) {
+        incoming.record(state, false, None);
+        return Some(refused);
+    }
+    if media_id.contains("missing") {
+        incoming.record(state, false, None);
+        let message = format!(
+            "Unsupported get request. Object with ID '{media_id}' does not exist, cannot be loaded due to missing \
+             permissions, or does not support this operation."
+        );
+        return Some(error(StatusCode::BAD_REQUEST, 100, Some(33), &message, None, Flavour::WhatsApp));
+    }
+    common::injected_fault(state, incoming, |code| injected(code, Flavour::WhatsApp)).await
+}
+
+/// `GET /{media-id}`: where to download the media, with its type, size and checksum.
+async fn media_info(
+    State(state): State<FakeState>,
+    Path(media_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let incoming = Incoming { method: "GET", ..incoming(KIND, &uri, &headers, b"") };
+    if let Some(refused) = check_media(&state, &incoming, &uri, &media_id).await {
+        return refused;
+    }
+    incoming.record(&state, true, None);
+    let bytes = crate::media_bytes(&media_id);
+    let segment: String = form_urlencoded::byte_serialize(media_id.as_bytes()).collect();
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "url": format!("{}/whatsapp/media-bytes/{segment}", crate::own_base(&headers, &uri)),
+        "mime_type": crate::media_mime_type(&media_id),
+        "sha256": hex::encode(sha2::Sha256::digest(&bytes)),
+        "file_size": bytes.len().to_string(),
+        "id": media_id,
+    }))
+    .into_response()
+}
+
+/// `GET /media-bytes/{media-id}`: the media itself (the same token is required).
+async fn media_download(
+    State(state): State<FakeState>,
+    Path(media_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let incoming = Incoming { method: "GET", ..incoming(KIND, &uri, &headers, b"") };
+    if let Some(refused) = check_media(&state, &incoming, &uri, &media_id).await {
+        return refused;
+    }
+    incoming.record(&state, true, None);
+    crate::media_response(&media_id, &media_id, None)
 }
 
 /// The templates every fake WhatsApp Business Account has: one approved, one pending, one

@@ -259,6 +259,9 @@ pub struct MessageIn {
     pub visibility: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentIo>,
+    /// Uploaded files (`POST /api/v1/files`) to attach.
+    #[serde(default)]
+    pub files: Vec<Uuid>,
     /// A WhatsApp template instead of a body (the only way to write outside the 24-hour window).
     pub template: Option<TemplateSendIn>,
     /// The status to leave the ticket in.
@@ -361,6 +364,9 @@ pub struct FirstMessageIn {
     pub body: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentIo>,
+    /// Uploaded files (`POST /api/v1/files`) to attach.
+    #[serde(default)]
+    pub files: Vec<Uuid>,
     /// A WhatsApp template (needed outside the 24-hour window).
     pub template: Option<TemplateSendIn>,
 }

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, notifier, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, system, tickets, webhooks};
 
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts/{id}", get(contacts::get_contact).patch(contacts::patch_contact))
         .route("/api/v1/contacts/{id}/merge", post(contacts::merge_contacts))
         .route("/api/v1/notifier", get(notifier::get_notifier))
+        .route("/api/v1/files", post(files::upload_file).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
+        .route("/api/v1/files/{id}", get(files::download_file))
+        .route("/api/v1/messages/{id}/attachments/{index}", get(files::message_attachment))
+        .route("/media/{id}/{signature}", get(files::public_media))
         .route("/api/v1/dead-letters", get(dead_letters::list_dead_letters))
         .route("/api/v1/dead-letters/{id}/replay", post(dead_letters::replay_dead_letter))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{accounts, contacts, dead_letters, notifier, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, system, tickets, webhooks};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use crate::handlers::{accounts, contacts, dead_letters, notifier, system, ticket
         notifier::get_notifier,
         webhooks::receive_api, webhooks::receive,
         dead_letters::list_dead_letters, dead_letters::replay_dead_letter,
+        files::upload_file, files::download_file, files::message_attachment,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
@@ -28,7 +29,7 @@ use crate::handlers::{accounts, contacts, dead_letters, notifier, system, ticket
         dto::EventList, dto::NewTicketIn, dto::NewTicketOut, dto::ContactOut, dto::ContactList, dto::ContactPatchIn,
         dto::MergeIn, dto::IdentityOut, dto::ReplyWindowOut, dto::AttachmentIo, dto::AuthorOut,
         dto::TemplateIn, dto::TemplateOut, dto::TemplateList, dto::TemplateSendIn, dto::FirstMessageIn,
-        webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList,
+        webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList, files::FileOut,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

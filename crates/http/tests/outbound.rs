@@ -429,3 +429,91 @@ async fn an_agent_starts_a_whatsapp_ticket_with_a_template_when_the_window_is_cl
     delivery.run().await;
     assert_eq!(body_json(&delivery.fake.state.accepted("whatsapp")[0])["template"]["name"], "checking_in");
 }
+
+async fn upload(app: &TestApp, name: &str, mime: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).unwrap();
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let res = app
+        .client
+        .post(format!("{}/api/v1/files", app.address))
+        .bearer_auth(&app.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_uploaded_image_is_sent_as_a_link_the_platform_can_fetch_and_only_agents_can_list() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "whatsapp", "1110001").await;
+    let ticket = customer_writes(&app, &account, "447700900123", Duration::minutes(5)).await;
+
+    let png = b"\\x89PNG fake image bytes".to_vec();
+    let (status, file) = upload(&app, "receipt.png", "image/png", png.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    let (refused, body) = upload(&app, "page.html", "text/html", b"<script>".to_vec()).await;
+    assert_eq!(refused, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let sent = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"body": "Here is your receipt", "files": [file["id"]]}),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    delivery.run().await;
+    let request = body_json(&delivery.fake.state.accepted("whatsapp")[0]);
+    let link = request["image"]["link"].as_str().unwrap_or_else(|| panic!("an image by link: {request}")).to_owned();
+    assert!(link.starts_with(&format!("{}/media/", app.address)), "{link}");
+
+    // The platform fetches the link without our credentials; a forged one finds nothing.
+    let fetched = app.client.get(&link).send().await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), png);
+    let forged = format!("{}0", &link[..link.len() - 1]);
+    assert_eq!(app.client.get(&forged).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Agents download it through the API; another workspace cannot.
+    let id = file["id"].as_str().unwrap();
+    let own =
+        app.client.get(format!("{}/api/v1/files/{id}", app.address)).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let other = app.other_workspace("Elsewhere").await;
+    let theirs = app.client.get(format!("{}/api/v1/files/{id}", app.address)).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_customers_whatsapp_image_is_fetched_from_the_platform_on_first_view_and_kept() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "whatsapp", "1110001").await;
+    let mut photo = item("wamid.photo", "447700900123", ThreadRef::Direct { key: None }, app.clock.peek());
+    photo.attachments = vec![switchboard_domain::Attachment {
+        kind: "image".into(),
+        url: None,
+        media_id: Some("media-777".into()),
+        mime_type: Some("image/jpeg".into()),
+        filename: None,
+    }];
+    let reports = app.service.ingest(account, vec![photo]).await.unwrap();
+    let ticket = reports[0].ticket_id.unwrap().to_string();
+    let message = last_message(&app, &ticket).await;
+    let url = format!("{}/api/v1/messages/{}/attachments/0", app.address, message["id"].as_str().unwrap());
+
+    let first = app.client.get(&url).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let bytes = first.bytes().await.unwrap();
+    assert!(!bytes.is_empty());
+    let calls = delivery.fake.state.requests().len();
+    let second = app.client.get(&url).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(second.bytes().await.unwrap(), bytes, "the kept copy");
+    assert_eq!(delivery.fake.state.requests().len(), calls, "the platform is asked once");
+    let missing = app.client.get(format!("{url}9")).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

@@ -25,12 +25,32 @@ pub struct TemplateRequest {
     pub parameters: Vec<String>,
 }
 
-/// What the agent wrote: text and attachments, or a template.
+/// What the agent wrote: text and attachments (links, or files they uploaded), or a template.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
     pub body: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// Uploaded files to attach (`POST /api/v1/files`).
+    pub files: Vec<uuid::Uuid>,
     pub template: Option<TemplateRequest>,
+}
+
+impl crate::Service {
+    /// Turns the draft's uploaded files into attachments the platforms can fetch.
+    pub(crate) async fn resolve_files(
+        &self,
+        conn: &mut Conn<'_>,
+        actor: &Actor,
+        draft: &mut Draft,
+    ) -> ServiceResult<()> {
+        if draft.files.is_empty() {
+            return Ok(());
+        }
+        let links = self.media_links(conn).await?;
+        let files = std::mem::take(&mut draft.files);
+        draft.attachments.extend(crate::files::attach(conn, actor.workspace(), &links, &files).await?);
+        Ok(())
+    }
 }
 
 /// A draft made ready: the text to store (a template's filled text), and what the reply rules

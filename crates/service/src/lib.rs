@@ -9,6 +9,7 @@ pub mod auth;
 pub mod compose;
 pub mod contacts;
 mod error;
+pub mod files;
 pub mod ingest;
 mod ingest_events;
 pub mod live;
@@ -36,8 +37,29 @@ pub struct Service {
     live: live::LiveBus,
     /// Woken when a message is queued, so the delivery worker sends it at once.
     outbox_signal: Arc<tokio::sync::Notify>,
+    /// What the node was configured with (public URL, files folder, platform address override).
+    config: Arc<std::sync::RwLock<Config>>,
+}
+
+/// A node's configuration that use cases need.
+#[derive(Debug, Clone)]
+struct Config {
+    /// The address platforms and browsers reach this node at (`SWITCHBOARD_PUBLIC_URL`).
+    public_url: String,
+    /// Where uploaded and fetched files are kept (`SWITCHBOARD_DATA_DIR`/files).
+    files_dir: std::path::PathBuf,
     /// Where platform calls go instead of the platforms (`SWITCHBOARD_API_BASE_URL`).
-    api_base_override: Arc<std::sync::RwLock<Option<String>>>,
+    api_base_override: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            files_dir: std::path::PathBuf::from("switchboard-data/files"),
+            api_base_override: None,
+        }
+    }
 }
 
 impl Service {
@@ -45,14 +67,7 @@ impl Service {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         let live = live::LiveBus::new();
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
-        Self {
-            db,
-            clock,
-            ingestor,
-            live,
-            outbox_signal: Arc::new(tokio::sync::Notify::new()),
-            api_base_override: Arc::default(),
-        }
+        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()), config: Arc::default() }
     }
 
     pub fn db(&self) -> &Db {
@@ -70,9 +85,27 @@ impl Service {
     /// Sends every line's platform calls to `{base}/{kind}` (the fake platforms, a proxy)
     /// unless the line has its own `api_base_url`.
     pub fn set_api_base_override(&self, base: Option<String>) {
-        if let Ok(mut current) = self.api_base_override.write() {
-            *current = base.map(|b| b.trim_end_matches('/').to_owned());
+        if let Ok(mut config) = self.config.write() {
+            config.api_base_override = base.map(|b| b.trim_end_matches('/').to_owned());
         }
+    }
+
+    /// The address platforms and browsers reach this node at; public media links start with it.
+    pub fn set_public_url(&self, url: &str) {
+        if let Ok(mut config) = self.config.write() {
+            config.public_url = url.trim_end_matches('/').to_owned();
+        }
+    }
+
+    /// Where files are kept on disk.
+    pub fn set_files_dir(&self, dir: std::path::PathBuf) {
+        if let Ok(mut config) = self.config.write() {
+            config.files_dir = dir;
+        }
+    }
+
+    fn config(&self) -> Config {
+        self.config.read().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// The API address platform calls of `account` go to: its own `api_base_url`, else the
@@ -81,7 +114,7 @@ impl Service {
         if let Some(own) = account.api_base_url.as_deref().filter(|u| !u.is_empty()) {
             return own.trim_end_matches('/').to_owned();
         }
-        match self.api_base_override.read().ok().and_then(|o| o.clone()) {
+        match self.config().api_base_override {
             Some(base) => format!("{base}/{}", account.kind),
             None => switchboard_channels::default_api_base(account.kind).to_owned(),
         }

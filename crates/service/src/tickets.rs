@@ -262,6 +262,8 @@ impl Service {
         let account = accounts::get(&mut conn, ws, ticket.channel_account_id)
             .await?
             .ok_or(ServiceError::NotFound("channel account"))?;
+        let mut reply = reply;
+        self.resolve_files(&mut conn, actor, &mut reply.draft).await?;
         let note = reply.visibility == Visibility::Internal;
         let message_id = if note {
             if reply.draft.template.is_some() || reply.reply_to.is_some() || reply.private_reply_to.is_some() {
@@ -396,6 +398,8 @@ impl Service {
                 conversations::create(&mut conn, &new, now).await?
             }
         };
+        let mut draft = draft;
+        self.resolve_files(&mut conn, actor, &mut draft).await?;
         let composed = compose(&mut conn, &account, draft).await?;
         let ctx = send_context(&mut conn, account.kind, &conversation, now).await?;
         check_send(&ctx, composed.kind)?;

@@ -18,6 +18,7 @@ pub mod conversations;
 mod db;
 pub mod dead_letters;
 pub mod events;
+pub mod files;
 pub mod messages;
 mod migrate;
 pub mod outbox;

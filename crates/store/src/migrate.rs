@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_outbound.sql"),
         postgres: include_str!("../migrations/postgres/0003_outbound.sql"),
     },
+    Migration {
+        version: 4,
+        name: "files",
+        sqlite: include_str!("../migrations/sqlite/0004_files.sql"),
+        postgres: include_str!("../migrations/postgres/0004_files.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

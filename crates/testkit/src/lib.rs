@@ -33,6 +33,8 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     /// An admin of the default workspace and their API token.
     pub token: String,
+    /// Where this app keeps files.
+    pub files: Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -76,6 +78,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
         let address = format!("http://{}", listener.local_addr().expect("local address"));
         let state = AppState { service: service.clone(), public_url: address.clone() };
+        let files = Arc::new(tempfile::tempdir().expect("a folder for files"));
+        service.set_public_url(&address);
+        service.set_files_dir(files.path().to_path_buf());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(switchboard_http::serve(listener, state, async {
             let _ = rx.await;
@@ -87,7 +92,16 @@ impl TestApp {
             .await
             .expect("create admin");
         let token = service.create_token(&email, "tests").await.expect("create token");
-        TestApp { address, client: switchboard_channels::http_client(), service, clock, db, token, shutdown: Some(tx) }
+        TestApp {
+            address,
+            client: switchboard_channels::http_client(),
+            service,
+            clock,
+            db,
+            token,
+            files,
+            shutdown: Some(tx),
+        }
     }
 
     /// Sends a request with `token` (if any) and a JSON body (if any).

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod dead_letters;
+pub mod files;
 pub mod notifier;
 pub mod system;
 pub mod tickets;

@@ -91,6 +91,7 @@ pub async fn create_ticket(
     let draft = Draft {
         body: input.message.body,
         attachments: input.message.attachments.into_iter().map(Into::into).collect(),
+        files: input.message.files,
         template: input.message.template.map(Into::into),
     };
     let (ticket, message) = state
@@ -163,6 +164,7 @@ pub async fn create_message(
         draft: Draft {
             body: input.body,
             attachments: input.attachments.into_iter().map(Into::into).collect(),
+            files: input.files,
             template: input.template.map(Into::into),
         },
         visibility: input
