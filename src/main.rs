@@ -199,9 +199,14 @@ async fn service(url: &str) -> anyhow::Result<Service> {
 
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
+    // Parameters may carry a password too (`?password=…`): they are not printed at all.
+    let (url, query) = match url.split_once('?') {
+        Some((base, _)) => (base, "?…"),
+        None => (url, ""),
+    };
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
-        _ => url.to_owned(),
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}{query}", &url[..scheme], &url[at..]),
+        _ => format!("{url}{query}"),
     }
 }
 
@@ -223,7 +228,9 @@ async fn serve(
     tracing::info!("Switchboard listening on http://{local} (database {}, public URL {public_url})", redact(database));
     let state = AppState { service: service.clone(), public_url };
     switchboard_http::serve(listener, state, shutdown_signal()).await?;
-    worker.abort();
+    // Let the worker finish the message in hand, so no send is cut between the platform's
+    // acceptance and its record.
+    worker.stop(std::time::Duration::from_secs(30)).await;
     service.db().close().await;
     Ok(())
 }
@@ -255,5 +262,6 @@ mod tests {
     fn database_passwords_are_not_printed() {
         assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
         assert_eq!(redact("sqlite://switchboard.db"), "sqlite://switchboard.db");
+        assert_eq!(redact("postgres://db/x?user=u&password=secret"), "postgres://db/x?…");
     }
 }

@@ -208,7 +208,7 @@ pub struct ReplyWindow {
 
 /// The window a free-form reply would meet in `ctx`, with when it changes.
 pub fn reply_window(ctx: &SendContext) -> ReplyWindow {
-    let at = |d: Duration| ctx.last_inbound_at.map(|last| last + d);
+    let at = |d: Duration| ctx.last_inbound_at.and_then(|last| last.checked_add(d));
     let (state, closes_at) = match can_send(ctx, SendKind::FreeForm) {
         SendVerdict::Refused(Refusal::TemplateRequired) => (WindowState::TemplateRequired, None),
         SendVerdict::Refused(_) => (WindowState::Closed, None),

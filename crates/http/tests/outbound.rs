@@ -517,3 +517,51 @@ async fn a_customers_whatsapp_image_is_fetched_from_the_platform_on_first_view_a
     let missing = app.client.get(format!("{url}9")).bearer_auth(&app.token).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_echo_of_our_own_reply_arriving_before_its_outcome_is_not_a_second_message() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let page = line(&app, "messenger", "page-1").await;
+    let ticket = customer_writes(&app, &page, "psid-1", Duration::minutes(5)).await;
+    assert_eq!(reply(&app, &ticket, json!({"body": "On its way"})).await, StatusCode::CREATED);
+    // Meta echoes the send at once; the fake will name it m_FAKE000001.
+    let echo = switchboard_domain::InboundEvent::Echo(InboundItem {
+        body: Some("On its way".into()),
+        ..item("m_FAKE000001", "psid-1", ThreadRef::Direct { key: None }, app.clock.peek())
+    });
+    app.service.ingest_events(vec![(page.clone(), vec![echo])]).await.unwrap();
+    delivery.run().await;
+
+    let messages = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.body;
+    let outbound: Vec<&Value> =
+        messages["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "outbound").collect();
+    assert_eq!(outbound.len(), 1, "{outbound:?}");
+    assert_eq!(outbound[0]["delivery_status"], "sent");
+    assert_eq!(outbound[0]["author"]["kind"], "agent");
+    assert!(outbound[0]["author"]["id"].is_string(), "the agent's own message is the one kept");
+}
+
+#[tokio::test]
+async fn a_line_reply_that_fails_after_using_the_reply_token_is_not_pushed_again() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let account = line(&app, "line", "bot-1").await;
+    let customer = "U0123456789abcdef0123456789abcdef";
+    let ticket = customer_writes(&app, &account, customer, Duration::seconds(1)).await;
+    let token = switchboard_domain::InboundEvent::ReplyToken {
+        customer: customer.into(),
+        token: "reply-token-1".into(),
+        expires_at: app.clock.peek() + Duration::seconds(50),
+    };
+    app.service.ingest_events(vec![(account.clone(), vec![token])]).await.unwrap();
+    delivery.fake.state.fail_next("line", Fault::ServerError, 1);
+    assert_eq!(reply(&app, &ticket, json!({"body": "quick answer"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    app.clock.advance(Duration::hours(1));
+    delivery.run().await;
+    let message = last_message(&app, &ticket).await;
+    assert_eq!(message["delivery_status"], "failed", "{message}");
+    assert_eq!(message["error"]["code"], "delivery_uncertain");
+    assert_eq!(delivery.fake.state.requests().len(), 1, "no second attempt by push");
+}

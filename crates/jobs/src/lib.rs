@@ -3,4 +3,4 @@
 
 pub mod outbox;
 
-pub use outbox::{DeliveryConfig, OutboxWorker};
+pub use outbox::{DeliveryConfig, OutboxWorker, RunningWorker};

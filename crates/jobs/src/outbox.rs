@@ -69,47 +69,76 @@ pub struct OutboxWorker {
     service: Service,
     http: reqwest::Client,
     config: Arc<DeliveryConfig>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// A running worker: stop it to let it finish the message it is sending.
+pub struct RunningWorker {
+    worker: OutboxWorker,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningWorker {
+    /// Asks the worker to stop after the message in hand (so no send is cut between the
+    /// platform's acceptance and its record), and waits for it, at most `grace`.
+    pub async fn stop(self, grace: Duration) {
+        self.worker.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.worker.service.outbox_signal().notify_one();
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            tracing::warn!("the outbox worker did not stop in time");
+        }
+    }
+}
+
+/// The longest wait a platform may ask for before a retry; longer asks are capped.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
 impl OutboxWorker {
     pub fn new(service: Service, config: DeliveryConfig) -> Self {
         let http = switchboard_channels::http_client_with_timeout(config.timeout);
-        Self { service, http, config: Arc::new(config) }
+        Self { service, http, config: Arc::new(config), stopping: Arc::default() }
     }
 
-    /// Runs until the process ends: delivers what is due, then waits for a new message or the
-    /// next poll.
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs until stopped: delivers what is due, then waits for a new message or the next poll.
+    pub fn spawn(self) -> RunningWorker {
+        let worker = self.clone();
+        let task = tokio::spawn(async move {
             let signal = self.service.outbox_signal();
-            loop {
+            while !self.stopping() {
                 if let Err(e) = self.run_once().await {
                     tracing::error!(error = %e, "outbox delivery failed");
                 }
                 let _ = tokio::time::timeout(self.config.poll, signal.notified()).await;
             }
-        })
+        });
+        RunningWorker { worker, task }
     }
 
     /// Recovers stale claims, then sends every row that is due. Returns how many were handled.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         self.recover_stale().await?;
         let mut handled = 0;
-        loop {
-            let rows = {
+        // One row per claim: a claim's lease then starts when its send does, and a row is never
+        // held while others are being sent.
+        while !self.stopping() {
+            let row = {
                 let mut tx = self.service.db().begin().await?;
-                let rows = outbox::claim_due(&mut tx.conn(), self.service.now(), &self.config.worker, 16).await?;
+                let rows = outbox::claim_due(&mut tx.conn(), self.service.now(), &self.config.worker, 1).await?;
                 tx.commit().await?;
-                rows
+                rows.into_iter().next()
             };
-            if rows.is_empty() {
-                return Ok(handled);
+            let Some(row) = row else { break };
+            if let Err(e) = self.deliver(row.clone()).await {
+                // Its own trouble, not the queue's: the next rows are still delivered.
+                tracing::error!(error = %e, outbox.id = %row.id, "delivering a message failed");
             }
-            for row in rows {
-                self.deliver(row).await?;
-                handled += 1;
-            }
+            handled += 1;
         }
+        Ok(handled)
     }
 
     /// Claims whose node stopped mid-send: resent only where the platform de-duplicates.
@@ -120,7 +149,7 @@ impl OutboxWorker {
         let stale = outbox::stale_claims(&mut tx.conn(), cutoff).await?;
         for row in &stale {
             let kind = accounts::get(&mut tx.conn(), row.workspace_id, row.channel_account_id).await?.map(|a| a.kind);
-            if kind.is_some_and(retries_are_idempotent) {
+            if kind.is_some_and(retries_are_idempotent) && !row.reply_token_used {
                 outbox::retry_at(&mut tx.conn(), row.id, row.attempts, now, "resumed after the node stopped").await?;
             } else {
                 let error = MessageError {
@@ -142,7 +171,18 @@ impl OutboxWorker {
     async fn deliver(&self, row: OutboxRow) -> Result<(), StoreError> {
         let now = self.service.now();
         let attempts = row.attempts + 1;
-        let outcome = match self.prepare_and_send(&row, now).await? {
+        let prepared = match self.prepare_and_send(&row, now).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                // Nothing reached the platform: the row goes back in the queue.
+                let mut tx = self.service.db().begin().await?;
+                let reason = format!("could not prepare the send: {e}");
+                outbox::retry_at(&mut tx.conn(), row.id, attempts, now + self.backoff(attempts), &reason).await?;
+                tx.commit().await?;
+                return Err(e);
+            }
+        };
+        let outcome = match prepared {
             Prepared::Outcome(outcome) => outcome,
             Prepared::AlreadyDone => {
                 let mut tx = self.service.db().begin().await?;
@@ -150,9 +190,13 @@ impl OutboxWorker {
                 return tx.commit().await;
             }
         };
+        let token_used = matches!(outcome, SendOutcome::Transient { .. }) && self.used_reply_token(&row).await?;
         let mut tx = self.service.db().begin().await?;
         match outcome {
             SendOutcome::Accepted { platform_message_id } => {
+                if let Some(id) = platform_message_id.as_deref() {
+                    messages::absorb_echo(&mut tx.conn(), row.channel_account_id, id, row.message_id).await?;
+                }
                 messages::set_sent(&mut tx.conn(), row.message_id, platform_message_id.as_deref()).await?;
                 outbox::finish(&mut tx.conn(), row.id, "sent", attempts, None).await?;
                 if let Some((ticket, data)) = self.sent_event(&mut tx, &row, platform_message_id).await? {
@@ -171,6 +215,17 @@ impl OutboxWorker {
             SendOutcome::Permanent { code, message } => {
                 fail(&mut tx, &row, &MessageError { code, message }, attempts, now).await?;
             }
+            SendOutcome::Transient { .. } if token_used => {
+                // The reply API has no idempotency key and the token is spent: trying again by
+                // push could send the message twice.
+                let error = MessageError {
+                    code: "delivery_uncertain".into(),
+                    message: "LINE did not confirm the reply, so it may or may not have reached the customer: check \
+                              the chat on LINE before sending it again"
+                        .into(),
+                };
+                fail(&mut tx, &row, &error, attempts, now).await?;
+            }
             SendOutcome::Transient { reason, retry_after } => {
                 if attempts >= self.config.max_attempts {
                     let error = MessageError {
@@ -179,14 +234,21 @@ impl OutboxWorker {
                     };
                     fail(&mut tx, &row, &error, attempts, now).await?;
                 } else {
-                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempts));
-                    outbox::retry_at(&mut tx.conn(), row.id, attempts, now + wait, &reason).await?;
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempts)).min(MAX_RETRY_AFTER);
+                    let due = now.checked_add(wait.try_into().unwrap_or(time::Duration::DAY)).unwrap_or(now);
+                    outbox::retry_at(&mut tx.conn(), row.id, attempts, due, &reason).await?;
                 }
             }
         }
         tx.commit().await?;
         self.publish(&row).await;
         Ok(())
+    }
+
+    /// Whether this attempt used a reply token (recorded on the row just before the call).
+    async fn used_reply_token(&self, row: &OutboxRow) -> Result<bool, StoreError> {
+        let mut pooled = self.service.db().acquire().await?;
+        outbox::reply_token_used(&mut pooled.conn(), row.id).await
     }
 
     /// Exponential back-off with ±25 % jitter, so that many failing sends do not retry in step.
@@ -361,12 +423,15 @@ impl OutboxWorker {
             reply_token: reply_token.as_deref(),
             idempotency_key: &key,
         };
-        let outcome = switchboard_channels::send(&self.http, &outbound).await;
         if reply_token.is_some() {
-            // A reply token is good for one message.
-            let mut pooled = self.service.db().acquire().await?;
-            conversations::clear_reply_token(&mut pooled.conn(), conversation.id).await?;
+            // A reply token is good for one message, and a send that used it cannot be repeated
+            // safely: both are recorded before the platform is called.
+            let mut tx = self.service.db().begin().await?;
+            conversations::clear_reply_token(&mut tx.conn(), conversation.id).await?;
+            outbox::mark_reply_token_used(&mut tx.conn(), row.id).await?;
+            tx.commit().await?;
         }
+        let outcome = switchboard_channels::send(&self.http, &outbound).await;
         Ok(Prepared::Outcome(outcome))
     }
 }

@@ -256,7 +256,9 @@ async fn ingest_item(
     if messages::exists(conn, account.id, &item.platform_message_id).await? {
         return Ok(report(Outcome::Duplicate, None));
     }
-    let at = item.sent_at.unwrap_or(now);
+    // A platform clock a little ahead is fine; a timestamp far in the future (a bug or a forged
+    // payload) would keep the reply window open for ever, so it counts as now.
+    let at = item.sent_at.filter(|t| *t <= now + time::Duration::minutes(5)).unwrap_or(now);
 
     let found = locate(conn, now, workspace, account, &item.sender, &item.thread, Some(at)).await?;
     let (contact_id, blocked, conversation) = (found.contact_id, found.blocked, found.conversation);

@@ -111,3 +111,33 @@ async fn comments_from_three_people_on_one_post_are_one_public_ticket_without_an
     assert_eq!(ticket.subject.as_deref(), Some("Our new shoes"));
     assert!(ticket.tags.contains(&"facebook".to_owned()), "{:?}", ticket.tags);
 }
+
+#[tokio::test]
+async fn a_ticket_taken_out_of_spam_takes_the_customers_next_message() {
+    let app = TestApp::spawn().await;
+    let (actor, account) = whatsapp(&app).await;
+    let now = app.clock.peek();
+    let first = app.service.ingest(account.clone(), vec![item("m1", "155501", None, now)]).await.unwrap();
+    let spam = first[0].ticket_id.unwrap();
+    let patch = |status| switchboard_service::tickets::TicketPatch { status: Some(status), ..Default::default() };
+    app.service.patch_ticket(&actor, spam, patch(switchboard_domain::TicketStatus::Spam)).await.unwrap();
+    let second = app.service.ingest(account.clone(), vec![item("m2", "155501", None, now)]).await.unwrap();
+    let follow_up = second[0].ticket_id.unwrap();
+    assert_ne!(follow_up, spam);
+    app.service.patch_ticket(&actor, follow_up, patch(switchboard_domain::TicketStatus::Closed)).await.unwrap();
+    // A mistake corrected: the spam ticket is open again, older than the closed follow-up.
+    app.service.patch_ticket(&actor, spam, patch(switchboard_domain::TicketStatus::Open)).await.unwrap();
+    let third = app.service.ingest(account, vec![item("m3", "155501", None, now)]).await.unwrap();
+    assert_eq!(third[0].ticket_id, Some(spam), "the live ticket takes the message");
+}
+
+#[tokio::test]
+async fn a_timestamp_far_in_the_future_counts_as_now() {
+    let app = TestApp::spawn().await;
+    let (actor, account) = whatsapp(&app).await;
+    let future = time::macros::datetime!(9999-01-01 0:00 UTC);
+    let reports = app.service.ingest(account, vec![item("m1", "155501", None, future)]).await.unwrap();
+    let view = app.service.get_ticket(&actor, reports[0].ticket_id.unwrap()).await.unwrap();
+    let closes = view.reply_window.closes_at.unwrap();
+    assert!(closes < app.clock.peek() + Duration::hours(25), "the window counts from now: {closes}");
+}

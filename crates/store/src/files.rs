@@ -100,6 +100,13 @@ pub async fn cached(conn: &mut Conn<'_>, message: MessageId, index: i64) -> Resu
 
 /// The installation's secret `name`, made with `make` (and kept) the first time it is asked for.
 pub async fn server_secret(conn: &mut Conn<'_>, name: &str, make: impl FnOnce() -> String) -> Result<String> {
+    // Read first: this runs on every public media request, which must not take the write lock.
+    let existing: Option<String> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_optional(&mut *c).await?
+    });
+    if let Some(value) = existing {
+        return Ok(value);
+    }
     let value = make();
     with_conn!(conn, c => {
         sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")

@@ -424,3 +424,26 @@ pub async fn latest_inbound_platform_id(conn: &mut Conn<'_>, ticket: TicketId) -
     });
     Ok(found.flatten())
 }
+
+/// The platform echoed a message Switchboard sent before the send's outcome was written: the
+/// echo was stored as a message of its own. It is the same message, so the copy goes.
+pub async fn absorb_echo(
+    conn: &mut Conn<'_>,
+    account: ChannelAccountId,
+    platform_message_id: &str,
+    keep: MessageId,
+) -> Result<u64> {
+    let n = with_conn!(conn, c => {
+        sqlx::query(
+            "DELETE FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2 AND id <> $3 \
+             AND direction = 'outbound' AND author_id IS NULL",
+        )
+        .bind(account.0)
+        .bind(platform_message_id)
+        .bind(keep.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(n)
+}

@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_files.sql"),
         postgres: include_str!("../migrations/postgres/0004_files.sql"),
     },
+    Migration {
+        version: 5,
+        name: "outbox_reply_token",
+        sqlite: include_str!("../migrations/sqlite/0005_outbox_reply_token.sql"),
+        postgres: include_str!("../migrations/postgres/0005_outbox_reply_token.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -51,6 +51,8 @@ pub struct OutboxRow {
     pub message_id: MessageId,
     pub channel_account_id: ChannelAccountId,
     pub attempts: i64,
+    /// This attempt used the conversation's single-use reply token (LINE): not safe to repeat.
+    pub reply_token_used: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -60,6 +62,7 @@ struct Row {
     message_id: Uuid,
     channel_account_id: Uuid,
     attempts: i64,
+    reply_token_used: bool,
 }
 
 impl From<Row> for OutboxRow {
@@ -70,6 +73,7 @@ impl From<Row> for OutboxRow {
             message_id: r.message_id.into(),
             channel_account_id: r.channel_account_id.into(),
             attempts: r.attempts,
+            reply_token_used: r.reply_token_used,
         }
     }
 }
@@ -85,7 +89,7 @@ pub async fn claim_due(conn: &mut Conn<'_>, now: OffsetDateTime, worker: &str, l
         "UPDATE outbox SET status = 'sending', claimed_at = $1, claimed_by = $2 WHERE id IN \
          (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
           ORDER BY next_attempt_at, id LIMIT $3{lock}) \
-         RETURNING id, workspace_id, message_id, channel_account_id, attempts"
+         RETURNING id, workspace_id, message_id, channel_account_id, attempts, reply_token_used"
     );
     let rows: Vec<Row> = with_conn!(conn, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).bind(worker).bind(limit).fetch_all(&mut *c).await?
@@ -97,7 +101,7 @@ pub async fn claim_due(conn: &mut Conn<'_>, now: OffsetDateTime, worker: &str, l
 pub async fn stale_claims(conn: &mut Conn<'_>, cutoff: OffsetDateTime) -> Result<Vec<OutboxRow>> {
     let rows: Vec<Row> = with_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT id, workspace_id, message_id, channel_account_id, attempts FROM outbox \
+            "SELECT id, workspace_id, message_id, channel_account_id, attempts, reply_token_used FROM outbox \
              WHERE status = 'sending' AND claimed_at < $1 ORDER BY claimed_at",
         )
         .bind(to_millis(cutoff))
@@ -144,4 +148,20 @@ pub async fn retry_at(
         .rows_affected()
     });
     Ok(())
+}
+
+/// Records, before the platform is called, that this attempt uses the reply token.
+pub async fn mark_reply_token_used(conn: &mut Conn<'_>, id: Uuid) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE outbox SET reply_token_used = TRUE WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected()
+    });
+    Ok(())
+}
+
+/// Whether the row's current attempt used a reply token.
+pub async fn reply_token_used(conn: &mut Conn<'_>, id: Uuid) -> Result<bool> {
+    let used: Option<bool> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT reply_token_used FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *c).await?
+    });
+    Ok(used.unwrap_or(false))
 }

@@ -133,12 +133,14 @@ pub async fn create(conn: &mut Conn<'_>, new: &NewTicket, now: OffsetDateTime) -
     Ok((id.into(), number))
 }
 
-/// The conversation's most recent ticket, as routing sees it.
+/// The conversation's live ticket if it has one (a ticket taken out of spam can be older than
+/// a closed follow-up), else its most recent one: what routing threads into.
 pub async fn latest_in_conversation(conn: &mut Conn<'_>, conversation: ConversationId) -> Result<Option<LatestTicket>> {
     let row: Option<(Uuid, String, Option<i64>)> = with_conn!(conn, c => {
         sqlx::query_as(
             "SELECT id, status, solved_at FROM tickets WHERE conversation_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 1",
+             ORDER BY CASE WHEN status IN ('new', 'open', 'pending', 'on_hold', 'solved') THEN 0 ELSE 1 END, \
+             created_at DESC, id DESC LIMIT 1",
         )
         .bind(conversation.0)
         .fetch_optional(&mut *c)
