@@ -428,14 +428,7 @@ fn json_answer(body: &[u8], what: &str) -> Result<serde_json::Value, SendOutcome
 
 // ---- Small parts ----
 
-fn need<'a>(secrets: &'a Secrets, name: &'static str, platform: &str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name)
-        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the {platform} line has no {name} secret")))
-}
-
-fn unsupported(message: impl Into<String>) -> SendOutcome {
-    SendOutcome::permanent("unsupported", message)
-}
+use crate::send::{need_secret as need, unsupported};
 
 fn unexpected(message: impl Into<String>) -> SendOutcome {
     SendOutcome::permanent("unexpected_answer", message)

@@ -87,6 +87,17 @@ impl SendOutcome {
     }
 }
 
+/// A secret the call needs; without it, a permanent `missing_secret` that names the platform.
+pub fn need_secret<'a>(secrets: &'a Secrets, name: &'static str, platform: &str) -> Result<&'a str, SendOutcome> {
+    crate::webhook::secret(secrets, name)
+        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the {platform} account has no `{name}` secret")))
+}
+
+/// What the platform cannot do at all: a permanent `unsupported`, said in words.
+pub fn unsupported(message: impl Into<String>) -> SendOutcome {
+    SendOutcome::permanent("unsupported", message)
+}
+
 /// The platform's own API address for `kind` (no trailing slash).
 pub fn default_api_base(kind: ChannelKind) -> &'static str {
     match kind {

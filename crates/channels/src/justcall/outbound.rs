@@ -13,7 +13,7 @@
 use serde::Deserialize;
 
 use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
-use crate::webhook::{Secrets, secret};
+use crate::webhook::Secrets;
 
 /// The path of the send call below the API address.
 pub const PATH: &str = "/v2.1/texts/new";
@@ -22,13 +22,10 @@ pub const PATH: &str = "/v2.1/texts/new";
 const MAX_MEDIA: usize = 10;
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name)
-        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the JustCall account has no `{name}` secret")))
+    crate::send::need_secret(secrets, name, "JustCall")
 }
 
-fn unsupported(message: impl Into<String>) -> SendOutcome {
-    SendOutcome::permanent("unsupported", message)
-}
+use crate::send::unsupported;
 
 /// The JSON body for `msg`, or why it cannot be sent.
 pub fn body(msg: &OutboundMessage<'_>) -> Result<serde_json::Value, SendOutcome> {

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use super::sign_api_call;
 use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
-use crate::webhook::{Secrets, secret};
+use crate::webhook::Secrets;
 
 /// The send call, below the API address (and signed with this path).
 pub const PATH: &str = "/im/message/send";
@@ -39,13 +39,10 @@ pub struct Request {
 }
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name)
-        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the Lazada account has no `{name}` secret")))
+    crate::send::need_secret(secrets, name, "Lazada")
 }
 
-fn unsupported(message: impl Into<String>) -> SendOutcome {
-    SendOutcome::permanent("unsupported", message)
-}
+use crate::send::unsupported;
 
 /// Builds the signed request for `msg` at `timestamp_ms`, or says why it cannot be sent.
 pub fn request(msg: &OutboundMessage<'_>, timestamp_ms: i64) -> Result<Request, SendOutcome> {

@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 
 use super::sign_api_call;
 use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
-use crate::webhook::{Secrets, secret};
+use crate::webhook::Secrets;
 
 /// The seller chat send call.
 pub const SEND_MESSAGE: &str = "/api/v2/sellerchat/send_message";
@@ -38,13 +38,10 @@ pub struct Request {
 }
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name)
-        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the Shopee account has no `{name}` secret")))
+    crate::send::need_secret(secrets, name, "Shopee")
 }
 
-fn unsupported(message: impl Into<String>) -> SendOutcome {
-    SendOutcome::permanent("unsupported", message)
-}
+use crate::send::unsupported;
 
 /// A Shopee id: a 64-bit number in JSON, written as text everywhere else.
 fn numeric_id(value: &str, what: &str) -> Result<u64, SendOutcome> {

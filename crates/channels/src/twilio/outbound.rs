@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
-use crate::webhook::{Secrets, secret};
+use crate::webhook::Secrets;
 
 /// How many `MediaUrl` one message may carry.
 const MAX_MEDIA: usize = 10;
@@ -34,13 +34,10 @@ pub struct Request {
 }
 
 fn need<'a>(secrets: &'a Secrets, name: &'static str) -> Result<&'a str, SendOutcome> {
-    secret(secrets, name)
-        .map_err(|_| SendOutcome::permanent("missing_secret", format!("the Twilio account has no `{name}` secret")))
+    crate::send::need_secret(secrets, name, "Twilio")
 }
 
-fn unsupported(message: impl Into<String>) -> SendOutcome {
-    SendOutcome::permanent("unsupported", message)
-}
+use crate::send::unsupported;
 
 /// Builds the documented request for `msg`, or says why it cannot be sent.
 pub fn request(msg: &OutboundMessage<'_>) -> Result<Request, SendOutcome> {
