@@ -146,11 +146,12 @@ impl OutboxWorker {
         let now = self.service.now();
         let cutoff = now - self.config.lease;
         let mut tx = self.service.db().begin().await?;
-        let stale = outbox::stale_claims(&mut tx.conn(), cutoff).await?;
+        let stale = outbox::take_stale(&mut tx.conn(), cutoff, now, &self.config.worker).await?;
         for row in &stale {
             let kind = accounts::get(&mut tx.conn(), row.workspace_id, row.channel_account_id).await?.map(|a| a.kind);
             if kind.is_some_and(retries_are_idempotent) && !row.reply_token_used {
-                outbox::retry_at(&mut tx.conn(), row.id, row.attempts, now, "resumed after the node stopped").await?;
+                let reason = "resumed after the node stopped";
+                outbox::retry_at(&mut tx.conn(), row.id, &self.config.worker, row.attempts, now, reason).await?;
             } else {
                 let error = MessageError {
                     code: "delivery_uncertain".into(),
@@ -158,7 +159,7 @@ impl OutboxWorker {
                               customer: check the conversation on the platform before sending it again"
                         .into(),
                 };
-                fail(&mut tx, row, &error, row.attempts, now).await?;
+                fail(&mut tx, row, &self.config.worker, &error, row.attempts, now).await?;
             }
         }
         tx.commit().await?;
@@ -177,7 +178,8 @@ impl OutboxWorker {
                 // Nothing reached the platform: the row goes back in the queue.
                 let mut tx = self.service.db().begin().await?;
                 let reason = format!("could not prepare the send: {e}");
-                outbox::retry_at(&mut tx.conn(), row.id, attempts, now + self.backoff(attempts), &reason).await?;
+                let due = now + self.backoff(attempts);
+                outbox::retry_at(&mut tx.conn(), row.id, &self.config.worker, attempts, due, &reason).await?;
                 tx.commit().await?;
                 return Err(e);
             }
@@ -186,7 +188,7 @@ impl OutboxWorker {
             Prepared::Outcome(outcome) => outcome,
             Prepared::AlreadyDone => {
                 let mut tx = self.service.db().begin().await?;
-                outbox::finish(&mut tx.conn(), row.id, "sent", row.attempts, None).await?;
+                outbox::finish(&mut tx.conn(), row.id, &self.config.worker, "sent", row.attempts, None).await?;
                 return tx.commit().await;
             }
         };
@@ -194,11 +196,15 @@ impl OutboxWorker {
         let mut tx = self.service.db().begin().await?;
         match outcome {
             SendOutcome::Accepted { platform_message_id } => {
+                if !outbox::finish(&mut tx.conn(), row.id, &self.config.worker, "sent", attempts, None).await? {
+                    // Another node took the row over meanwhile and has said what became of it.
+                    tracing::warn!(outbox.id = %row.id, "a send finished after its claim was taken over");
+                    return Ok(());
+                }
                 if let Some(id) = platform_message_id.as_deref() {
                     messages::absorb_echo(&mut tx.conn(), row.channel_account_id, id, row.message_id).await?;
                 }
                 messages::set_sent(&mut tx.conn(), row.message_id, platform_message_id.as_deref()).await?;
-                outbox::finish(&mut tx.conn(), row.id, "sent", attempts, None).await?;
                 if let Some((ticket, data)) = self.sent_event(&mut tx, &row, platform_message_id).await? {
                     events::insert(
                         &mut tx.conn(),
@@ -213,7 +219,7 @@ impl OutboxWorker {
                 }
             }
             SendOutcome::Permanent { code, message } => {
-                fail(&mut tx, &row, &MessageError { code, message }, attempts, now).await?;
+                fail(&mut tx, &row, &self.config.worker, &MessageError { code, message }, attempts, now).await?;
             }
             SendOutcome::Transient { .. } if token_used => {
                 // The reply API has no idempotency key and the token is spent: trying again by
@@ -224,7 +230,7 @@ impl OutboxWorker {
                               the chat on LINE before sending it again"
                         .into(),
                 };
-                fail(&mut tx, &row, &error, attempts, now).await?;
+                fail(&mut tx, &row, &self.config.worker, &error, attempts, now).await?;
             }
             SendOutcome::Transient { reason, retry_after } => {
                 if attempts >= self.config.max_attempts {
@@ -232,11 +238,11 @@ impl OutboxWorker {
                         code: "gave_up".into(),
                         message: format!("the platform kept failing ({attempts} attempts); last: {reason}"),
                     };
-                    fail(&mut tx, &row, &error, attempts, now).await?;
+                    fail(&mut tx, &row, &self.config.worker, &error, attempts, now).await?;
                 } else {
                     let wait = retry_after.unwrap_or_else(|| self.backoff(attempts)).min(MAX_RETRY_AFTER);
                     let due = now.checked_add(wait.try_into().unwrap_or(time::Duration::DAY)).unwrap_or(now);
-                    outbox::retry_at(&mut tx.conn(), row.id, attempts, due, &reason).await?;
+                    outbox::retry_at(&mut tx.conn(), row.id, &self.config.worker, attempts, due, &reason).await?;
                 }
             }
         }
@@ -441,12 +447,16 @@ impl OutboxWorker {
 async fn fail(
     tx: &mut switchboard_store::Tx,
     row: &OutboxRow,
+    worker: &str,
     error: &MessageError,
     attempts: i64,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
+    if !outbox::finish(&mut tx.conn(), row.id, worker, "failed", attempts, Some(&error.message)).await? {
+        // Another node took the row over meanwhile: what it says stands.
+        return Ok(());
+    }
     messages::set_delivery(&mut tx.conn(), row.message_id, DeliveryStatus::Failed, Some(error)).await?;
-    outbox::finish(&mut tx.conn(), row.id, "failed", attempts, Some(&error.message)).await?;
     if let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) {
         let data = serde_json::json!({"message_id": row.message_id, "code": error.code, "error": error.message});
         events::insert(

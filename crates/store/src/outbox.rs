@@ -97,13 +97,21 @@ pub async fn claim_due(conn: &mut Conn<'_>, now: OffsetDateTime, worker: &str, l
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// Rows claimed before `cutoff` and never finished: their node stopped while sending them.
-pub async fn stale_claims(conn: &mut Conn<'_>, cutoff: OffsetDateTime) -> Result<Vec<OutboxRow>> {
+/// Takes over rows claimed before `cutoff` and never finished — their node stopped mid-send —
+/// under `worker`'s name. One statement, so two nodes never take over the same row.
+pub async fn take_stale(
+    conn: &mut Conn<'_>,
+    cutoff: OffsetDateTime,
+    now: OffsetDateTime,
+    worker: &str,
+) -> Result<Vec<OutboxRow>> {
     let rows: Vec<Row> = with_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT id, workspace_id, message_id, channel_account_id, attempts, reply_token_used FROM outbox \
-             WHERE status = 'sending' AND claimed_at < $1 ORDER BY claimed_at",
+            "UPDATE outbox SET claimed_at = $1, claimed_by = $2 WHERE status = 'sending' AND claimed_at < $3 \
+             RETURNING id, workspace_id, message_id, channel_account_id, attempts, reply_token_used",
         )
+        .bind(to_millis(now))
+        .bind(worker)
         .bind(to_millis(cutoff))
         .fetch_all(&mut *c)
         .await?
@@ -111,43 +119,57 @@ pub async fn stale_claims(conn: &mut Conn<'_>, cutoff: OffsetDateTime) -> Result
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// The row's send is over: `status` is `sent` or `failed`.
-pub async fn finish(conn: &mut Conn<'_>, id: Uuid, status: &str, attempts: i64, error: Option<&str>) -> Result<()> {
-    with_conn!(conn, c => {
-        sqlx::query("UPDATE outbox SET status = $1, attempts = $2, last_error = $3 WHERE id = $4")
-            .bind(status)
-            .bind(attempts)
-            .bind(error)
-            .bind(id)
-            .execute(&mut *c)
-            .await?
-            .rows_affected()
+/// The row's send is over: `status` is `sent` or `failed`. Only the claim's holder may say
+/// so: `false` means another node took the row over (its lease ran out) and nothing changed.
+pub async fn finish(
+    conn: &mut Conn<'_>,
+    id: Uuid,
+    worker: &str,
+    status: &str,
+    attempts: i64,
+    error: Option<&str>,
+) -> Result<bool> {
+    let n = with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE outbox SET status = $1, attempts = $2, last_error = $3 \
+             WHERE id = $4 AND status = 'sending' AND claimed_by = $5",
+        )
+        .bind(status)
+        .bind(attempts)
+        .bind(error)
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
     });
-    Ok(())
+    Ok(n == 1)
 }
 
-/// Puts the row back in the queue, due at `next_attempt_at`.
+/// Puts the row back in the queue, due at `next_attempt_at` — if `worker` still holds it.
 pub async fn retry_at(
     conn: &mut Conn<'_>,
     id: Uuid,
+    worker: &str,
     attempts: i64,
     next_attempt_at: OffsetDateTime,
     error: &str,
-) -> Result<()> {
-    with_conn!(conn, c => {
+) -> Result<bool> {
+    let n = with_conn!(conn, c => {
         sqlx::query(
             "UPDATE outbox SET status = 'pending', attempts = $1, next_attempt_at = $2, last_error = $3, \
-             claimed_at = NULL, claimed_by = NULL WHERE id = $4",
+             claimed_at = NULL, claimed_by = NULL WHERE id = $4 AND status = 'sending' AND claimed_by = $5",
         )
         .bind(attempts)
         .bind(to_millis(next_attempt_at))
         .bind(error)
         .bind(id)
+        .bind(worker)
         .execute(&mut *c)
         .await?
         .rows_affected()
     });
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Records, before the platform is called, that this attempt uses the reply token.
