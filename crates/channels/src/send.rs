@@ -70,6 +70,9 @@ pub enum SendOutcome {
     Transient { reason: String, retry_after: Option<Duration> },
     /// Will never succeed as it is: the platform's code and text are shown to the agent.
     Permanent { code: String, message: String },
+    /// The request left but no answer came back (a timeout, a connection cut mid-way): the
+    /// platform may have accepted it. Retrying is only safe where the platform de-duplicates.
+    Unconfirmed { reason: String },
 }
 
 impl SendOutcome {
@@ -81,9 +84,20 @@ impl SendOutcome {
         Self::Transient { reason: reason.into(), retry_after: None }
     }
 
-    /// Classifies a transport-level failure (no HTTP answer).
+    /// Classifies a transport-level failure (no HTTP answer): transient if the connection was
+    /// never made, unconfirmed if the request may have reached the platform.
     pub fn from_transport(err: &reqwest::Error) -> Self {
-        Self::transient(if err.is_timeout() { "the platform did not answer in time".into() } else { err.to_string() })
+        let reason = if err.is_timeout() { "the platform did not answer in time".into() } else { err.to_string() };
+        if err.is_connect() { Self::transient(reason) } else { Self::Unconfirmed { reason } }
+    }
+
+    /// For calls that only read (media, template lists), an unconfirmed outcome is merely
+    /// transient: asking again changes nothing on the platform.
+    pub fn for_reads(self) -> Self {
+        match self {
+            Self::Unconfirmed { reason } => Self::transient(reason),
+            other => other,
+        }
     }
 }
 

@@ -608,7 +608,7 @@ pub async fn send(http: &reqwest::Client, msg: &OutboundMessage<'_>) -> SendOutc
             SendOutcome::Permanent { code, message } => {
                 return SendOutcome::permanent(code, partly(sent, messages.len(), &message));
             }
-            SendOutcome::Transient { reason, .. } => {
+            SendOutcome::Transient { reason, .. } | SendOutcome::Unconfirmed { reason } => {
                 return SendOutcome::permanent("partially_sent", partly(sent, messages.len(), &reason));
             }
         }

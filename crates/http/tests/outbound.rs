@@ -170,10 +170,9 @@ async fn transient_failures_are_retried_later_and_stop_at_the_limit() {
     delivery.run().await;
     assert_eq!(last_message(&app, &ticket).await["delivery_status"], "sent");
 
-    // Rate limited and timing out until the limit of 3 attempts: then failed.
+    // Rate limited and failing until the limit of 3 attempts: then failed.
     delivery.fake.state.fail_next("telegram", Fault::RateLimited, 1);
-    delivery.fake.state.fail_next("telegram", Fault::Timeout, 1);
-    delivery.fake.state.fail_next("telegram", Fault::ServerError, 1);
+    delivery.fake.state.fail_next("telegram", Fault::ServerError, 2);
     assert_eq!(reply(&app, &ticket, json!({"body": "second"})).await, StatusCode::CREATED);
     for _ in 0..3 {
         delivery.run().await;
@@ -475,7 +474,8 @@ async fn an_uploaded_image_is_sent_as_a_link_the_platform_can_fetch_and_only_age
     assert_eq!(fetched.status(), StatusCode::OK);
     assert_eq!(fetched.headers()["content-type"], "image/png");
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), png);
-    let forged = format!("{}0", &link[..link.len() - 1]);
+    let last = if link.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &link[..link.len() - 1]);
     assert_eq!(app.client.get(&forged).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 
     // Agents download it through the API; another workspace cannot.
@@ -564,4 +564,32 @@ async fn a_line_reply_that_fails_after_using_the_reply_token_is_not_pushed_again
     assert_eq!(message["delivery_status"], "failed", "{message}");
     assert_eq!(message["error"]["code"], "delivery_uncertain");
     assert_eq!(delivery.fake.state.requests().len(), 1, "no second attempt by push");
+}
+
+#[tokio::test]
+async fn a_send_the_platform_never_answered_is_not_repeated_unless_the_platform_de_duplicates() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    // WhatsApp has no idempotency key: a timeout may hide an accepted message.
+    let account = line(&app, "whatsapp", "1110001").await;
+    let ticket = customer_writes(&app, &account, "447700900123", Duration::minutes(5)).await;
+    delivery.fake.state.fail_next("whatsapp", Fault::Timeout, 1);
+    assert_eq!(reply(&app, &ticket, json!({"body": "hello"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    app.clock.advance(Duration::hours(1));
+    delivery.run().await;
+    let message = last_message(&app, &ticket).await;
+    assert_eq!(message["error"]["code"], "delivery_uncertain", "{message}");
+    assert_eq!(delivery.fake.state.requests().iter().filter(|r| r.kind == "whatsapp").count(), 1);
+
+    // LINE pushes carry our retry key: the same send is tried again, and taken once.
+    let bot = line(&app, "line", "bot-1").await;
+    let chat = customer_writes(&app, &bot, "U0123456789abcdef0123456789abcdef", Duration::hours(2)).await;
+    delivery.fake.state.fail_next("line", Fault::Timeout, 1);
+    assert_eq!(reply(&app, &chat, json!({"body": "hello on LINE"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    app.clock.advance(Duration::minutes(1));
+    delivery.run().await;
+    assert_eq!(last_message(&app, &chat).await["delivery_status"], "sent");
+    assert_eq!(delivery.fake.state.accepted("line").len(), 1);
 }

@@ -192,7 +192,19 @@ impl OutboxWorker {
                 return tx.commit().await;
             }
         };
-        let token_used = matches!(outcome, SendOutcome::Transient { .. }) && self.used_reply_token(&row).await?;
+        // Trying again must not send the message twice: after a spent reply token (LINE), or
+        // when the platform may have taken it without saying so and does not de-duplicate.
+        let unsafe_to_repeat = match &outcome {
+            SendOutcome::Transient { .. } => self.used_reply_token(&row).await?,
+            SendOutcome::Unconfirmed { .. } => {
+                !self.idempotent_line(&row).await? || self.used_reply_token(&row).await?
+            }
+            _ => false,
+        };
+        let outcome = match outcome {
+            SendOutcome::Unconfirmed { reason } if !unsafe_to_repeat => SendOutcome::transient(reason),
+            other => other,
+        };
         let mut tx = self.service.db().begin().await?;
         match outcome {
             SendOutcome::Accepted { platform_message_id } => {
@@ -221,16 +233,12 @@ impl OutboxWorker {
             SendOutcome::Permanent { code, message } => {
                 fail(&mut tx, &row, &self.config.worker, &MessageError { code, message }, attempts, now).await?;
             }
-            SendOutcome::Transient { .. } if token_used => {
-                // The reply API has no idempotency key and the token is spent: trying again by
-                // push could send the message twice.
-                let error = MessageError {
-                    code: "delivery_uncertain".into(),
-                    message: "LINE did not confirm the reply, so it may or may not have reached the customer: check \
-                              the chat on LINE before sending it again"
-                        .into(),
-                };
-                fail(&mut tx, &row, &self.config.worker, &error, attempts, now).await?;
+            // Safe unconfirmed sends were turned into transient ones above.
+            SendOutcome::Unconfirmed { .. } => {
+                fail(&mut tx, &row, &self.config.worker, &uncertain(), attempts, now).await?;
+            }
+            SendOutcome::Transient { .. } if unsafe_to_repeat => {
+                fail(&mut tx, &row, &self.config.worker, &uncertain(), attempts, now).await?;
             }
             SendOutcome::Transient { reason, retry_after } => {
                 if attempts >= self.config.max_attempts {
@@ -249,6 +257,13 @@ impl OutboxWorker {
         tx.commit().await?;
         self.publish(&row).await;
         Ok(())
+    }
+
+    /// Whether the row's line de-duplicates a repeated send by our key.
+    async fn idempotent_line(&self, row: &OutboxRow) -> Result<bool, StoreError> {
+        let mut pooled = self.service.db().acquire().await?;
+        let account = accounts::get(&mut pooled.conn(), row.workspace_id, row.channel_account_id).await?;
+        Ok(account.is_some_and(|a| retries_are_idempotent(a.kind)))
     }
 
     /// Whether this attempt used a reply token (recorded on the row just before the call).
@@ -439,6 +454,16 @@ impl OutboxWorker {
         }
         let outcome = switchboard_channels::send(&self.http, &outbound).await;
         Ok(Prepared::Outcome(outcome))
+    }
+}
+
+/// The failure of a send that may or may not have reached the customer.
+fn uncertain() -> MessageError {
+    MessageError {
+        code: "delivery_uncertain".into(),
+        message: "the platform did not confirm this message, so it may or may not have reached the customer: \
+                  check the conversation on the platform before sending it again"
+            .into(),
     }
 }
 

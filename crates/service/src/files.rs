@@ -242,7 +242,7 @@ impl Service {
             MediaSource { kind: account.kind, secrets: &secrets, api_base_url: &base, attachment: &attachment };
         let media = switchboard_channels::fetch_media(&switchboard_channels::http_client(), &source).await.map_err(
             |outcome| match outcome {
-                SendOutcome::Transient { reason, .. } => ServiceError::conflict(
+                SendOutcome::Transient { reason, .. } | SendOutcome::Unconfirmed { reason } => ServiceError::conflict(
                     "platform_unavailable",
                     format!("the platform did not hand the file over yet: {reason}"),
                 ),

@@ -90,7 +90,8 @@ impl Service {
                     "platform_refused",
                     format!("WhatsApp refused the template list ({code}): {message}"),
                 ),
-                switchboard_channels::SendOutcome::Transient { reason, .. } => ServiceError::conflict(
+                switchboard_channels::SendOutcome::Transient { reason, .. }
+                | switchboard_channels::SendOutcome::Unconfirmed { reason } => ServiceError::conflict(
                     "platform_unavailable",
                     format!("WhatsApp did not answer; try again ({reason})"),
                 ),

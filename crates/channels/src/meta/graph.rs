@@ -108,7 +108,7 @@ pub(crate) async fn send_calls(http: &reqwest::Client, token: &str, calls: Vec<G
 fn partial(sent: usize, total: usize, first_id: Option<&str>, failure: &SendOutcome) -> SendOutcome {
     let why = match failure {
         SendOutcome::Permanent { code, message } => format!("{code}: {message}"),
-        SendOutcome::Transient { reason, .. } => reason.clone(),
+        SendOutcome::Transient { reason, .. } | SendOutcome::Unconfirmed { reason } => reason.clone(),
         SendOutcome::Accepted { .. } => String::new(),
     };
     let first = first_id.map(|id| format!(" (the first is {id})")).unwrap_or_default();
