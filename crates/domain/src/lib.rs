@@ -14,6 +14,7 @@ pub mod message;
 pub mod model;
 pub mod reply_rules;
 pub mod routing;
+pub mod search;
 pub mod tag;
 pub mod template;
 pub mod ticket;
