@@ -17,9 +17,6 @@
 //! produce the same `platform_message_id`s and de-duplicate downstream; nothing here treats them differently.
 //! Other event types (`join`, `leave`, `memberJoined`, `beacon`, …) carry nothing to store and are skipped.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -38,9 +35,7 @@ pub const REPLY_TOKEN_LIFETIME: Duration = Duration::minutes(1);
 
 /// The signature LINE sends for `body`: base64 of its HMAC-SHA256 keyed with the channel secret.
 pub fn sign(channel_secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(channel_secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(body);
-    BASE64.encode(mac.finalize().into_bytes())
+    crate::signature::hmac_sha256_base64(channel_secret.as_bytes(), body)
 }
 
 /// Checks the `x-line-signature` header against the raw body, in constant time.

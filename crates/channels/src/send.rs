@@ -112,6 +112,26 @@ pub fn unsupported(message: impl Into<String>) -> SendOutcome {
     SendOutcome::permanent("unsupported", message)
 }
 
+/// The number an SMS provider sends to: only direct targets, no templates, a number present.
+pub fn sms_recipient<'a>(msg: &OutboundMessage<'a>, provider: &str) -> Result<&'a str, SendOutcome> {
+    let to = match msg.target {
+        Target::Direct { recipient } => recipient.trim(),
+        Target::Group { .. } => {
+            return Err(unsupported(format!("{provider} SMS has no group chats: send to one number")));
+        }
+        Target::PublicReply { .. } | Target::PrivateReply { .. } => {
+            return Err(unsupported("SMS has no comments to reply to"));
+        }
+    };
+    if msg.template.is_some() {
+        return Err(unsupported(format!("{provider} SMS has no templates: send the text itself")));
+    }
+    if to.is_empty() {
+        return Err(SendOutcome::permanent("invalid_recipient", "no phone number to send to"));
+    }
+    Ok(to)
+}
+
 /// The platform's own API address for `kind` (no trailing slash).
 pub fn default_api_base(kind: ChannelKind) -> &'static str {
     match kind {

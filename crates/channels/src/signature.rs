@@ -11,6 +11,14 @@ pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Base64 HMAC-SHA256 of `body` with `secret` (LINE's and X's signatures).
+pub fn hmac_sha256_base64(secret: &[u8], body: &[u8]) -> String {
+    use base64::Engine;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
 /// Whether `given` (a hex digest, any case) is the HMAC-SHA256 of `body` with `secret`.
 /// The comparison takes the same time wherever the first difference is.
 pub fn verify_hmac_sha256_hex(secret: &[u8], body: &[u8], given: &str) -> bool {

@@ -5,9 +5,6 @@
 //! Each builder follows the platform's documented payload (see `fixtures/channels/`), and a
 //! round-trip test checks that the platform's own adapter reads back what was built.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha1::{Digest, Sha1};
 use switchboard_domain::ChannelKind;
@@ -69,12 +66,6 @@ pub fn secrets_for(kind: ChannelKind, seed: &str) -> Secrets {
         .collect()
 }
 
-fn hmac_sha256_base64(key: &str, data: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(data);
-    BASE64.encode(mac.finalize().into_bytes())
-}
-
 fn json_body(value: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap_or_default()
 }
@@ -132,7 +123,7 @@ pub fn customer_message(
                 "users": {customer.id.clone(): {"id": customer.id, "name": customer.name,
                                                 "screen_name": customer.name.to_lowercase().replace(' ', "_")}}
             }));
-            let signature = format!("sha256={}", hmac_sha256_base64(secret(line.secrets, "consumer_secret")?, &body));
+            let signature = crate::x::sign(secret(line.secrets, "consumer_secret")?, &body);
             Ok(post(vec![header("x-twitter-webhooks-signature", signature)], body))
         }
         ChannelKind::Line => {
@@ -144,7 +135,7 @@ pub fn customer_message(
                     "replyToken": format!("sim-reply-{message_id}"),
                     "message": {"type": "text", "id": message_id, "text": text}}]
             }));
-            let signature = hmac_sha256_base64(secret(line.secrets, "channel_secret")?, &body);
+            let signature = crate::line::sign(secret(line.secrets, "channel_secret")?, &body);
             Ok(post(vec![header("x-line-signature", signature)], body))
         }
         ChannelKind::Telegram => {
@@ -209,19 +200,8 @@ pub fn customer_message(
 }
 
 /// Twilio's signature: base64(HMAC-SHA1(auth_token, url + every parameter's name and value,
-/// sorted by name)).
-pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let mut data = url.to_owned();
-    for (k, v) in sorted {
-        data.push_str(k);
-        data.push_str(v);
-    }
-    let mut mac = Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(data.as_bytes());
-    BASE64.encode(mac.finalize().into_bytes())
-}
+/// sorted by name)) — the adapter's own.
+pub use crate::twilio::sign as twilio_signature;
 
 #[cfg(test)]
 mod tests {

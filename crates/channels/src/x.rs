@@ -18,11 +18,7 @@
 //!   skipped rather than refused.
 //! - Everything else (favorites, follows, blocks, mutes, typing indicators, revocations) is skipped.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use switchboard_domain::{Attachment, ChannelKind, InboundEvent, InboundItem, InboundSender, ThreadRef};
 use time::OffsetDateTime;
@@ -37,9 +33,7 @@ pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
 
 /// `"sha256=" + base64(HMAC-SHA256(consumer_secret, message))`: the CRC response token and the POST signature.
 pub fn sign(consumer_secret: &str, message: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(consumer_secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(message);
-    format!("sha256={}", BASE64.encode(mac.finalize().into_bytes()))
+    format!("sha256={}", crate::signature::hmac_sha256_base64(consumer_secret.as_bytes(), message))
 }
 
 /// Checks the `x-twitter-webhooks-signature` header against the raw body, in constant time.

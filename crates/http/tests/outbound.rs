@@ -58,6 +58,12 @@ async fn reply(app: &TestApp, ticket: &str, body: Value) -> reqwest::StatusCode 
     answer.status
 }
 
+/// Sends a WhatsApp template on the ticket; returns the API's answer.
+async fn send_template(app: &TestApp, ticket: &str, name: &str, parameters: &[&str]) -> switchboard_testkit::Answer {
+    let template = json!({"template": {"name": name, "language": "en_US", "parameters": parameters}});
+    app.post(&format!("/api/v1/tickets/{ticket}/messages"), template).await
+}
+
 async fn last_message(app: &TestApp, ticket: &str) -> Value {
     let messages = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.body;
     messages["messages"].as_array().unwrap().last().unwrap().clone()
@@ -200,21 +206,11 @@ async fn outside_the_window_a_template_is_sent_filled_and_in_the_platforms_shape
     let ticket = customer_writes(&app, &account, "447700900123", Duration::hours(30)).await;
 
     assert_eq!(reply(&app, &ticket, json!({"body": "free text"})).await, StatusCode::UNPROCESSABLE_ENTITY);
-    let wrong = app
-        .post(
-            &format!("/api/v1/tickets/{ticket}/messages"),
-            json!({"template": {"name": "ticket_followup", "language": "en_US", "parameters": ["Mira"]}}),
-        )
-        .await;
+    let wrong = send_template(&app, &ticket, "ticket_followup", &["Mira"]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body["error"]["message"].as_str().unwrap().contains("2 parameter"), "{:?}", wrong.body);
 
-    let sent = app
-        .post(
-            &format!("/api/v1/tickets/{ticket}/messages"),
-            json!({"template": {"name": "ticket_followup", "language": "en_US", "parameters": ["Mira", "#4411"]}}),
-        )
-        .await;
+    let sent = send_template(&app, &ticket, "ticket_followup", &["Mira", "#4411"]).await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
     assert_eq!(sent.body["body"], "Hi Mira, your ticket #4411 is solved.");
     assert_eq!(sent.body["template"]["name"], "ticket_followup");
@@ -370,20 +366,10 @@ async fn templates_sync_from_whatsapp_and_only_approved_ones_can_be_sent() {
     let actor = app.service.authenticate_token(&app.token).await.unwrap();
     let account = app.service.get_account(&actor, account_id.parse().unwrap()).await.unwrap();
     let ticket = customer_writes(&app, &account, "447700900555", Duration::hours(40)).await;
-    let pending = app
-        .post(
-            &format!("/api/v1/tickets/{ticket}/messages"),
-            json!({"template": {"name": "order_update", "language": "en_US", "parameters": ["A-1"]}}),
-        )
-        .await;
+    let pending = send_template(&app, &ticket, "order_update", &["A-1"]).await;
     assert_eq!(pending.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(pending.body["error"]["message"].as_str().unwrap().contains("pending"), "{:?}", pending.body);
-    let approved = app
-        .post(
-            &format!("/api/v1/tickets/{ticket}/messages"),
-            json!({"template": {"name": "ticket_followup", "language": "en_US", "parameters": ["Mira", "#1"]}}),
-        )
-        .await;
+    let approved = send_template(&app, &ticket, "ticket_followup", &["Mira", "#1"]).await;
     assert_eq!(approved.status, StatusCode::CREATED, "{:?}", approved.body);
     delivery.run().await;
     assert_eq!(last_message(&app, &ticket).await["delivery_status"], "sent");

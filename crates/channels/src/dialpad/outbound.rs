@@ -16,7 +16,7 @@
 
 use serde::Deserialize;
 
-use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
+use crate::send::{OutboundMessage, SendOutcome, classify_status};
 use crate::webhook::Secrets;
 
 /// The path of the send call below the API address.
@@ -30,21 +30,9 @@ use crate::send::unsupported;
 
 /// The JSON body Dialpad documents for `msg`, or why it cannot be sent.
 pub fn body(msg: &OutboundMessage<'_>) -> Result<serde_json::Value, SendOutcome> {
-    let to = match msg.target {
-        Target::Direct { recipient } => recipient.trim(),
-        Target::Group { .. } => return Err(unsupported("Dialpad SMS has no group chats: send to one number")),
-        Target::PublicReply { .. } | Target::PrivateReply { .. } => {
-            return Err(unsupported("SMS has no comments to reply to"));
-        }
-    };
-    if msg.template.is_some() {
-        return Err(unsupported("Dialpad SMS has no templates: send the text itself"));
-    }
+    let to = crate::send::sms_recipient(msg, "Dialpad")?;
     if !msg.attachments.is_empty() {
         return Err(unsupported("Dialpad takes MMS media as uploaded bytes, not links: send the link in the text"));
-    }
-    if to.is_empty() {
-        return Err(SendOutcome::permanent("invalid_recipient", "no phone number to send to"));
     }
     let text = msg.body.filter(|b| !b.trim().is_empty());
     let text = text.ok_or_else(|| SendOutcome::permanent("empty_message", "a message needs a body"))?;
@@ -136,6 +124,7 @@ pub fn outcome(status: u16, retry_after: Option<&str>, body: &[u8]) -> SendOutco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::send::Target;
     use proptest::prelude::*;
     use switchboard_domain::{Attachment, ChannelKind};
     use switchboard_fakes::{FakePlatforms, Fault};

@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
+use crate::send::{OutboundMessage, SendOutcome, classify_status};
 use crate::webhook::Secrets;
 
 /// The path of the send call below the API address.
@@ -29,19 +29,7 @@ use crate::send::unsupported;
 
 /// The JSON body for `msg`, or why it cannot be sent.
 pub fn body(msg: &OutboundMessage<'_>) -> Result<serde_json::Value, SendOutcome> {
-    let to = match msg.target {
-        Target::Direct { recipient } => recipient.trim(),
-        Target::Group { .. } => return Err(unsupported("JustCall SMS has no group chats: send to one number")),
-        Target::PublicReply { .. } | Target::PrivateReply { .. } => {
-            return Err(unsupported("SMS has no comments to reply to"));
-        }
-    };
-    if msg.template.is_some() {
-        return Err(unsupported("JustCall SMS has no templates: send the text itself"));
-    }
-    if to.is_empty() {
-        return Err(SendOutcome::permanent("invalid_recipient", "no phone number to send to"));
-    }
+    let to = crate::send::sms_recipient(msg, "JustCall")?;
     let mut media = Vec::with_capacity(msg.attachments.len());
     for attachment in msg.attachments {
         match attachment.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -134,6 +122,7 @@ pub fn outcome(status: u16, retry_after: Option<&str>, body: &[u8]) -> SendOutco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::send::Target;
     use proptest::prelude::*;
     use switchboard_domain::{Attachment, ChannelKind};
     use switchboard_fakes::{FakePlatforms, Fault};

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
-use crate::send::{OutboundMessage, SendOutcome, Target, classify_status};
+use crate::send::{OutboundMessage, SendOutcome, classify_status};
 use crate::webhook::Secrets;
 
 /// How many `MediaUrl` one message may carry.
@@ -42,19 +42,7 @@ use crate::send::unsupported;
 /// Builds the documented request for `msg`, or says why it cannot be sent.
 pub fn request(msg: &OutboundMessage<'_>) -> Result<Request, SendOutcome> {
     let account_sid = need(msg.secrets, "account_sid")?;
-    let to = match msg.target {
-        Target::Direct { recipient } => recipient,
-        Target::Group { .. } => return Err(unsupported("SMS has no group chats: send to one number")),
-        Target::PublicReply { .. } | Target::PrivateReply { .. } => {
-            return Err(unsupported("SMS has no comments to reply to"));
-        }
-    };
-    if msg.template.is_some() {
-        return Err(unsupported("Twilio SMS has no templates: send the text itself"));
-    }
-    if to.trim().is_empty() {
-        return Err(SendOutcome::permanent("invalid_recipient", "no phone number to send to"));
-    }
+    let to = crate::send::sms_recipient(msg, "Twilio")?;
     let mut media = Vec::with_capacity(msg.attachments.len());
     for attachment in msg.attachments {
         match attachment.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -157,6 +145,7 @@ fn code_of(value: &serde_json::Value) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::send::Target;
     use proptest::prelude::*;
     use switchboard_domain::{Attachment, ChannelKind};
     use switchboard_fakes::{FakePlatforms, Fault};
