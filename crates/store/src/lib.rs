@@ -23,9 +23,11 @@ pub mod messages;
 mod migrate;
 pub mod outbox;
 mod params;
+pub mod search;
 pub mod templates;
 pub mod tickets;
 mod time_codec;
+pub mod views;
 pub mod workspaces;
 
 pub use db::{Backend, Conn, Db, PooledConn, Tx};
