@@ -144,7 +144,7 @@ fn ms(d: Duration) -> String {
 
 fn progress(done: u64, total: u64, elapsed: Duration) {
     const WIDTH: u64 = 30;
-    let filled = if total == 0 { WIDTH } else { done * WIDTH / total };
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
     let left = if rate > 0.0 { (total - done) as f64 / rate } else { 0.0 };
     let bar: String = (0..WIDTH).map(|i| if i < filled { '#' } else { '-' }).collect();
