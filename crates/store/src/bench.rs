@@ -151,9 +151,14 @@ impl Batch {
 }
 
 /// Message rows per statement (13 values each). sqlx looks each bound value's name up among
-/// all of a SQLite statement's parameters, so the cost of a statement grows with the square
-/// of its values: a few hundred per statement is the sweet spot.
-const ROWS_PER_STATEMENT: usize = 40;
+/// all of a SQLite statement's parameters, so there the cost of a statement grows with the
+/// square of its values: a few hundred per statement is the sweet spot. PostgreSQL takes more.
+fn rows_per_statement(backend: crate::Backend) -> usize {
+    match backend {
+        crate::Backend::Sqlite => 40,
+        crate::Backend::Postgres => 400,
+    }
+}
 /// Tickets per transaction.
 const TICKETS_PER_TX: u64 = 5_000;
 
@@ -244,7 +249,9 @@ pub async fn fill(
             let created = now_ms - (rng.below(year_ms as u64) as i64);
             let updated = (created + rng.below(3 * 24 * 3600 * 1000) as i64).min(now_ms);
             let name = format!("{} {}", rng.pick(&FIRST), rng.pick(&LAST));
-            let digits = format!("1{:010}", 2_000_000_000 + rng.below(7_999_999_999));
+            // A different number for every customer: `n` times a prime, modulo the range, is
+            // a one-to-one map (numbers are identities, unique per line).
+            let digits = format!("1{:010}", 2_000_000_000 + (n * 2_654_435_761 + seed) % 7_999_999_999);
             let phone = typed_phone(&digits, rng.next());
             let email = (rng.below(3) == 0).then(|| format!("customer{n}@mail.example"));
             let contact = Uuid::now_v7();
@@ -375,7 +382,7 @@ pub async fn fill(
                 ]);
             }
             // Messages fill first; everything is flushed together, parents before children.
-            if messages.rows.len() >= ROWS_PER_STATEMENT {
+            if messages.rows.len() >= rows_per_statement(db.backend()) {
                 for batch in [
                     &mut contacts,
                     &mut handles,
