@@ -74,6 +74,11 @@ impl From<ServiceError> for ApiError {
                 "send a valid API token as `Authorization: Bearer <token>`",
             ),
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "this needs the admin role"),
+            ServiceError::TooManyAttempts { retry_after_secs } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed attempts; try again in {} minutes", (retry_after_secs + 59) / 60),
+            ),
             ServiceError::WebhookRefused(reason) => Self::new(StatusCode::UNAUTHORIZED, "invalid_signature", reason),
             ServiceError::Store(StoreError::Conflict(_)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "the change conflicts with another one; try again")

@@ -14,6 +14,7 @@ pub mod ingest;
 mod ingest_events;
 pub mod live;
 pub mod notifier;
+pub mod sessions;
 pub mod templates;
 pub mod tickets;
 pub mod webhooks;
@@ -39,6 +40,8 @@ pub struct Service {
     outbox_signal: Arc<tokio::sync::Notify>,
     /// What the node was configured with (public URL, files folder, platform address override).
     config: Arc<std::sync::RwLock<Config>>,
+    /// Failed sign-ins per e-mail and client (the agent UI).
+    sign_in_limiter: sessions::SignInLimiter,
 }
 
 /// A node's configuration that use cases need.
@@ -67,7 +70,10 @@ impl Service {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         let live = live::LiveBus::new();
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
-        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()), config: Arc::default() }
+        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            config: Arc::default(),
+            sign_in_limiter: sessions::SignInLimiter::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {

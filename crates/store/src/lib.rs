@@ -23,6 +23,7 @@ pub mod messages;
 mod migrate;
 pub mod outbox;
 mod params;
+pub mod sessions;
 pub mod templates;
 pub mod tickets;
 mod time_codec;

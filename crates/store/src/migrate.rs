@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_outbox_reply_token.sql"),
         postgres: include_str!("../migrations/postgres/0005_outbox_reply_token.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0007_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sessions.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
