@@ -71,7 +71,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "send a valid API token as `Authorization: Bearer <token>`",
+                "send a valid API token as `Authorization: Bearer <token>`, or sign in",
             ),
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "this needs the admin role"),
             ServiceError::TooManyAttempts { retry_after_secs } => Self::new(

@@ -14,6 +14,7 @@ pub mod ingest;
 mod ingest_events;
 pub mod live;
 pub mod notifier;
+pub mod overview;
 pub mod sessions;
 pub mod templates;
 pub mod tickets;
