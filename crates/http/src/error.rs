@@ -68,6 +68,7 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code(), refusal.message())
             }
             ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            ServiceError::InvalidQuery(err) => Self::bad_request("invalid_query", err.to_string()),
             ServiceError::Unauthenticated => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, system, tickets, webhooks};
 use crate::ui::{assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.
@@ -51,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts/{id}", get(contacts::get_contact).patch(contacts::patch_contact))
         .route("/api/v1/contacts/{id}/merge", post(contacts::merge_contacts))
         .route("/api/v1/notifier", get(notifier::get_notifier))
+        .route("/api/v1/search", get(search::search))
+        .route("/api/v1/views", get(search::list_views).post(search::create_view))
+        .route("/api/v1/views/{id}", axum::routing::delete(search::delete_view))
         .route("/api/v1/files", post(files::upload_file).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
         .route("/api/v1/files/{id}", get(files::download_file))
         .route("/api/v1/messages/{id}/attachments/{index}", get(files::message_attachment))
@@ -72,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/properties", post(ui::tickets::update_properties))
         .route("/contacts/{id}", get(ui::contacts::show_contact))
         .route("/contacts/{id}/merge", post(ui::contacts::merge_contact))
+        .route("/search", get(ui::views::search))
+        .route("/views", post(ui::views::create_view))
+        .route("/views/new", get(ui::views::new_view_form))
+        .route("/views/{id}/delete", post(ui::views::delete_view))
         .route("/assets/{version}/{name}", get(assets::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

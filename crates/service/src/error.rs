@@ -17,6 +17,9 @@ pub enum ServiceError {
     /// The change conflicts with the current state (a closed ticket, a taken e-mail…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Search text that does not parse: where (a character offset) and why.
+    #[error("{0}")]
+    InvalidQuery(switchboard_domain::search::ParseError),
     #[error("authentication required")]
     Unauthenticated,
     #[error("this needs the admin role")]

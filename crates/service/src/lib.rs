@@ -15,6 +15,7 @@ mod ingest_events;
 pub mod live;
 pub mod notifier;
 pub mod overview;
+pub mod search;
 pub mod sessions;
 pub mod templates;
 pub mod tickets;

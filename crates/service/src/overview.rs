@@ -100,6 +100,15 @@ impl Service {
         Ok(NewTicketOverview { contact: found, accounts, options })
     }
 
+    /// The workspace's agents and teams, to pick from.
+    pub async fn people(&self, actor: &Actor) -> ServiceResult<(Vec<Agent>, Vec<Team>)> {
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let agents = agents::list(&mut conn, actor.workspace()).await?;
+        let teams = agents::list_teams(&mut conn, actor.workspace()).await?;
+        Ok((agents, teams))
+    }
+
     /// A ticket with its conversation, log, people, templates and links.
     pub async fn ticket_overview(&self, actor: &Actor, id: TicketId) -> ServiceResult<TicketOverview> {
         let ws = actor.workspace();

@@ -84,6 +84,11 @@ impl From<ServiceError> for PageError {
                 "Too many attempts",
                 format!("Too many failed sign-ins. Try again in {} minutes.", (retry_after_secs + 59) / 60),
             ),
+            ServiceError::InvalidQuery(err) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "The search could not be read",
+                format!("{err}"),
+            ),
             ServiceError::WebhookRefused(_) => Self::bad_request("That request was refused."),
             ServiceError::Store(StoreError::Transient(cause)) => {
                 tracing::warn!(error = %cause, "transient store error");

@@ -1,14 +1,12 @@
-//! The inbox: the views list and a view's tickets (cursor pages), and the notifier of the
-//! top bar (DESIGN §5).
+//! The inbox: the views list with counts and a view's tickets (cursor pages), and the
+//! notifier of the top bar (DESIGN §5).
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use switchboard_domain::TicketStatus;
-use switchboard_domain::channel::MESSAGING_SUPPORT_TAG;
 use switchboard_service::notifier::{Activity, NotifierRow};
-use switchboard_service::tickets::{AssigneeFilter, TicketFilter};
+use switchboard_service::search::ViewSummary;
 use uuid::Uuid;
 
 use super::contacts::{TicketRow, ticket_row};
@@ -20,7 +18,11 @@ use crate::dto::{decode_cursor, encode_cursor};
 pub struct ViewLink {
     pub id: String,
     pub name: String,
+    pub count: String,
     pub selected: bool,
+    /// Saved (not built-in) views can be deleted by their owner.
+    pub deletable: bool,
+    pub shared: bool,
 }
 
 #[derive(Template)]
@@ -29,36 +31,29 @@ struct InboxPage {
     layout: Layout,
     views: Vec<ViewLink>,
     view_name: String,
+    view_query: String,
     tickets: Vec<TicketRow>,
     next: Option<String>,
-}
-
-/// The built-in views: the social ones select on the `messaging_support` tag (DESIGN §2).
-const BUILTIN: [(&str, &str); 5] = [
-    ("mine", "Your social messaging tickets"),
-    ("unassigned", "Unassigned social messaging tickets"),
-    ("open", "All open"),
-    ("public", "Public messages"),
-    ("spam", "Spam"),
-];
-
-fn builtin_filter(id: &str, me: switchboard_domain::AgentId) -> Option<TicketFilter> {
-    let live: Vec<TicketStatus> = [TicketStatus::New, TicketStatus::Open, TicketStatus::Pending, TicketStatus::OnHold].into();
-    let social = vec![MESSAGING_SUPPORT_TAG.to_owned()];
-    Some(match id {
-        "mine" => TicketFilter { statuses: live, assignee: Some(AssigneeFilter::Agent(me)), tags: social, ..TicketFilter::default() },
-        "unassigned" => TicketFilter { statuses: live, assignee: Some(AssigneeFilter::Nobody), tags: social, ..TicketFilter::default() },
-        "open" => TicketFilter { statuses: live, ..TicketFilter::default() },
-        "public" => TicketFilter { statuses: live, kind: Some(switchboard_domain::TicketKind::Public), ..TicketFilter::default() },
-        "spam" => TicketFilter { statuses: vec![TicketStatus::Spam], ..TicketFilter::default() },
-        _ => return None,
-    })
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct InboxQuery {
     view: Option<String>,
     cursor: Option<String>,
+}
+
+fn view_links(views: Vec<ViewSummary>, selected: &str) -> Vec<ViewLink> {
+    views
+        .into_iter()
+        .map(|v| ViewLink {
+            selected: v.id == selected,
+            count: if v.count_capped { format!("{}+", v.count) } else { v.count.to_string() },
+            deletable: !v.builtin,
+            shared: v.shared && !v.builtin,
+            id: v.id,
+            name: v.name,
+        })
+        .collect()
 }
 
 /// `GET /` and `GET /inbox?view=…&cursor=…`
@@ -69,22 +64,21 @@ pub async fn inbox(
 ) -> Result<Page, PageError> {
     let actor = &session.session.actor;
     let view_id = q.view.unwrap_or_else(|| "mine".to_owned());
-    let filter = builtin_filter(&view_id, actor.agent.id).ok_or_else(PageError::not_found)?;
     let cursor = decode_cursor(q.cursor.as_deref()).map_err(|e| PageError::bad_request(e.message))?;
-    let page = state.service.list_tickets(actor, &filter, cursor, 25).await?;
+    let views = state.service.list_views(actor).await?;
+    let current = views.iter().find(|v| v.id == view_id).ok_or_else(PageError::not_found)?;
+    let (view_name, view_query) = (current.name.clone(), current.query.clone());
+    let page = state.service.view_tickets(actor, &view_id, cursor, 25).await?;
     let now = state.service.now();
-    let view_name = BUILTIN.iter().find(|(id, _)| *id == view_id).map(|(_, n)| (*n).to_owned()).unwrap_or_default();
     let next = encode_cursor(page.next_cursor).map(|c| {
         form_urlencoded::Serializer::new(String::new()).append_pair("view", &view_id).append_pair("cursor", &c).finish()
     });
     let page = InboxPage {
         layout: Layout::new(&session.session, view_name.clone()),
-        views: BUILTIN
-            .iter()
-            .map(|(id, name)| ViewLink { id: (*id).to_owned(), name: (*name).to_owned(), selected: *id == view_id })
-            .collect(),
+        views: view_links(views, &view_id),
         tickets: page.tickets.iter().map(|t| ticket_row(&t.ticket, now)).collect(),
         view_name,
+        view_query,
         next,
     };
     Page::render(&page)

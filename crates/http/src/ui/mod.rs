@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod session;
 pub mod tickets;
 mod view;
+pub mod views;
 
 use askama::Template;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName};

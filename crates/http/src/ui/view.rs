@@ -93,7 +93,7 @@ pub fn window(kind: ChannelKind, window: &ReplyWindow, now: OffsetDateTime) -> (
 /// A delivery state as ticks and words.
 pub fn delivery(status: Option<DeliveryStatus>) -> (&'static str, &'static str) {
     match status {
-        Some(DeliveryStatus::Queued) => ("🕓", "Queued"),
+        Some(DeliveryStatus::Queued) => ("…", "Queued"),
         Some(DeliveryStatus::Sent) => ("✓", "Sent"),
         Some(DeliveryStatus::Delivered) => ("✓✓", "Delivered"),
         Some(DeliveryStatus::Read) => ("✓✓", "Read"),
