@@ -133,7 +133,7 @@ test('a new agent-initiated ticket is sent where the channel allows it', async (
   const { contact } = await ticketOf(customer.name);
   await api('PATCH', `/api/v1/contacts/${contact.id}`, { email: `erin${customer.id}@example.com` });
   await signIn(page);
-  await page.getByRole('link', { name: '+ New' }).click();
+  await page.getByRole('link', { name: '+ New', exact: true }).click();
   await page.getByLabel('Find the customer').fill('Erin Email');
   await page.getByRole('button', { name: 'Find' }).click();
   await page.getByRole('link', { name: 'Erin Email' }).click();
@@ -221,4 +221,38 @@ test('the inbox lists a view and reads well on a phone', async ({ page }) => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await screenshot(page, 'ticket-phone');
+});
+
+test('a personal view built from conditions lists the matching tickets with a count', async ({ page }) => {
+  const customer = newCustomer('Vera View');
+  await whatsapp(customer, 'Gold member here');
+  const { ticket } = await ticketOf(customer.name);
+  await api('PATCH', `/api/v1/tickets/${ticket.id}`, { tags: { add: ['gold'] } });
+  await signIn(page);
+  await page.getByRole('link', { name: '+ New view' }).click();
+  await page.getByLabel('Name').fill('Gold on WhatsApp');
+  await page.getByLabel('New', { exact: true }).check();
+  await page.getByLabel('Open', { exact: true }).check();
+  await page.getByLabel(/Any of these tags/).fill('gold');
+  await page.getByLabel('WhatsApp', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save view' }).click();
+  await expect(page.getByRole('heading', { name: 'Gold on WhatsApp' })).toBeVisible();
+  await expect(page.locator('.query code')).toContainText('tags:gold');
+  await expect(page.locator('#live-list')).toContainText('Gold member here');
+  await expect(page.getByRole('link', { name: /Gold on WhatsApp/ }).locator('.count')).toHaveText('1');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete this view' }).click();
+  await expect(page.getByRole('link', { name: /Gold on WhatsApp/ })).toHaveCount(0);
+});
+
+test('the search box finds customers by the digits of their number and explains a bad query', async ({ page }) => {
+  const customer = newCustomer('Sami Search');
+  await whatsapp(customer, 'Find me');
+  await signIn(page);
+  await page.getByLabel('Search tickets and customers').fill(`whatsapp:"${customer.id.slice(-6)}"`);
+  await page.getByLabel('Search tickets and customers').press('Enter');
+  await expect(page.locator('#search-users')).toContainText('Sami Search');
+  await page.getByLabel('Search tickets and customers').fill('status:nonsense');
+  await page.getByLabel('Search tickets and customers').press('Enter');
+  await expect(page.getByRole('alert')).toContainText('At character');
 });
