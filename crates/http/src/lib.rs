@@ -69,9 +69,17 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/me/availability", post(session::set_availability))
-        .route("/tickets/new", get(compose::new_ticket_form).post(compose::create_ticket).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
+        .route(
+            "/tickets/new",
+            get(compose::new_ticket_form)
+                .post(compose::create_ticket)
+                .layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)),
+        )
         .route("/tickets/{id}", get(ui::tickets::show_ticket))
-        .route("/tickets/{id}/messages", post(ui::tickets::reply).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
+        .route(
+            "/tickets/{id}/messages",
+            post(ui::tickets::reply).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)),
+        )
         .route("/tickets/{id}/properties", post(ui::tickets::update_properties))
         .route("/contacts/{id}", get(ui::contacts::show_contact))
         .route("/contacts/{id}/merge", post(ui::contacts::merge_contact))

@@ -75,8 +75,11 @@ impl Browser {
     async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let form = self.get("/sign-in?next=/inbox").await;
         let token = hidden(&form.body, "login_csrf");
-        self.post_form("/sign-in", &[("email", email), ("password", password), ("next", "/inbox"), ("login_csrf", &token)])
-            .await
+        self.post_form(
+            "/sign-in",
+            &[("email", email), ("password", password), ("next", "/inbox"), ("login_csrf", &token)],
+        )
+        .await
     }
 }
 
@@ -96,7 +99,8 @@ async fn agent(app: &TestApp) -> String {
 /// A customer writes `text` on the generic webhook; returns the ticket's id.
 async fn customer_ticket(app: &TestApp, text: &str) -> String {
     let account = app.api_account("s3cret").await;
-    let sent = app.deliver(&account, "s3cret", json!([{"id": "m1", "from": {"id": "u1", "name": "Eve"}, "text": text}])).await;
+    let sent =
+        app.deliver(&account, "s3cret", json!([{"id": "m1", "from": {"id": "u1", "name": "Eve"}, "text": text}])).await;
     assert_eq!(sent.status, StatusCode::OK, "{:?}", sent.body);
     app.get("/api/v1/tickets").await.body["tickets"][0]["id"].as_str().unwrap().to_owned()
 }
@@ -142,9 +146,8 @@ async fn a_sign_in_posted_without_the_form_token_is_refused() {
     let app = TestApp::spawn().await;
     let email = agent(&app).await;
     let mut browser = Browser::new(&app);
-    let page = browser
-        .post_form("/sign-in", &[("email", &email), ("password", PASSWORD), ("login_csrf", "forged")])
-        .await;
+    let page =
+        browser.post_form("/sign-in", &[("email", &email), ("password", PASSWORD), ("login_csrf", "forged")]).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.set_cookies.iter().all(|c| !c.starts_with("sb_session=")));
 }
@@ -177,8 +180,7 @@ async fn a_form_without_the_session_csrf_token_changes_nothing() {
     let csrf = hidden(&page.body, "csrf");
 
     let path = format!("/tickets/{ticket}/properties");
-    let forged =
-        browser.post_form(&path, &[("csrf", "0000"), ("status", "pending"), ("status_before", "new")]).await;
+    let forged = browser.post_form(&path, &[("csrf", "0000"), ("status", "pending"), ("status_before", "new")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let missing = browser.post_form(&path, &[("status", "pending"), ("status_before", "new")]).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
@@ -229,5 +231,8 @@ async fn customer_text_is_escaped_on_every_page_it_shows_on() {
     }
     let page = browser.get(&format!("/tickets/{ticket}")).await;
     let shown = page.body.find("class=\"body\">").map(|i| &page.body[i..i + 120]).unwrap_or("");
-    assert!(shown.starts_with("class=\"body\">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#60;img src=x"), "{shown}");
+    assert!(
+        shown.starts_with("class=\"body\">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#60;img src=x"),
+        "{shown}"
+    );
 }

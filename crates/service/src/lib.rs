@@ -72,7 +72,12 @@ impl Service {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         let live = live::LiveBus::new();
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
-        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()),
+        Self {
+            db,
+            clock,
+            ingestor,
+            live,
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
             config: Arc::default(),
             sign_in_limiter: sessions::SignInLimiter::default(),
         }

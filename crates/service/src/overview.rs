@@ -230,15 +230,14 @@ impl Service {
         let template = matches!(reply_rules::can_send(&ctx, SendKind::Template), SendVerdict::Allowed);
         let open_ticket = match &conversation {
             Some(c) => match tickets::latest_in_conversation(&mut conn, c.id).await? {
-                Some(t) if t.status.is_active() => tickets::get(&mut conn, ws, t.id)
-                    .await?
-                    .map(|t| TicketLink { id: t.id, number: t.number }),
+                Some(t) if t.status.is_active() => {
+                    tickets::get(&mut conn, ws, t.id).await?.map(|t| TicketLink { id: t.id, number: t.number })
+                }
                 _ => None,
             },
             None => None,
         };
-        let templates =
-            if template { sendable(templates::list(&mut conn, ws, account.id).await?) } else { Vec::new() };
+        let templates = if template { sendable(templates::list(&mut conn, ws, account.id).await?) } else { Vec::new() };
         Ok(SendOptions {
             free_form: !matches!(free, SendVerdict::Refused(_)),
             template,
@@ -261,8 +260,7 @@ fn sendable(all: Vec<TemplateRow>) -> Vec<TemplateRow> {
 
 /// Names of the authors of a ticket's messages: agents by id, contacts by id.
 pub fn author_names(overview: &TicketOverview) -> HashMap<uuid::Uuid, String> {
-    let mut names: HashMap<uuid::Uuid, String> =
-        overview.agents.iter().map(|a| (a.id.0, a.name.clone())).collect();
+    let mut names: HashMap<uuid::Uuid, String> = overview.agents.iter().map(|a| (a.id.0, a.name.clone())).collect();
     for c in overview.contact.iter().chain(&overview.participants) {
         names.insert(c.id.0, c.name.clone().unwrap_or_else(|| "Customer".to_owned()));
     }

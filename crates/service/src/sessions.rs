@@ -175,5 +175,4 @@ mod tests {
         assert!(limiter.blocked_for("a|2", t0).is_none(), "another client is not blocked");
         assert!(limiter.blocked_for("a|1", t0 + FAILURE_WINDOW).is_none());
     }
-
 }

@@ -158,15 +158,24 @@ pub async fn create_ticket(State(state): State<AppState>, form: CsrfMultipart) -
         TemplateRequest {
             name: name.to_owned(),
             language: language.to_owned(),
-            parameters: form.field("parameters").unwrap_or("").lines().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+            parameters: form
+                .field("parameters")
+                .unwrap_or("")
+                .lines()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
         }
     });
     let result = async {
         let mut files = Vec::with_capacity(form.files.len());
         for file in &form.files {
-            files.push(state.service.upload_file(actor, &file.filename, &file.mime_type, file.bytes.to_vec()).await?.id);
+            files
+                .push(state.service.upload_file(actor, &file.filename, &file.mime_type, file.bytes.to_vec()).await?.id);
         }
-        let draft = Draft { body: if template.is_some() { None } else { body.clone() }, files, template, ..Draft::default() };
+        let draft =
+            Draft { body: if template.is_some() { None } else { body.clone() }, files, template, ..Draft::default() };
         state.service.start_ticket(actor, ContactId(contact), ChannelAccountId(account), draft).await
     }
     .await;

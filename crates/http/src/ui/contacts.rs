@@ -75,9 +75,8 @@ pub async fn show_contact(
         state.service.list_contacts(actor, Some(merge_q.trim()), None, 20).await?.contacts
     };
     let now = state.service.now();
-    let account_name = |a: switchboard_domain::ChannelAccountId| {
-        accounts.iter().find(|x| x.id == a).map(|x| (x.kind, x.name.clone()))
-    };
+    let account_name =
+        |a: switchboard_domain::ChannelAccountId| accounts.iter().find(|x| x.id == a).map(|x| (x.kind, x.name.clone()));
     let c = &contact.contact;
     let name = c.name.clone().unwrap_or_else(|| "Unnamed customer".into());
     let page = ContactPage {
@@ -91,7 +90,8 @@ pub async fn show_contact(
             .identities
             .iter()
             .map(|i| {
-                let (kind, account) = account_name(i.channel_account_id).unwrap_or((switchboard_domain::ChannelKind::Api, String::new()));
+                let (kind, account) =
+                    account_name(i.channel_account_id).unwrap_or((switchboard_domain::ChannelKind::Api, String::new()));
                 IdentityRow {
                     channel: view::channel(kind),
                     account,

@@ -76,19 +76,15 @@ impl From<ServiceError> for PageError {
             }
             ServiceError::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, "That cannot be done", message),
             ServiceError::Unauthenticated => Self::SignIn { next: "/".to_owned() },
-            ServiceError::Forbidden => {
-                Self::new(StatusCode::FORBIDDEN, "Not allowed", "This needs the admin role.")
-            }
+            ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "Not allowed", "This needs the admin role."),
             ServiceError::TooManyAttempts { retry_after_secs } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
                 format!("Too many failed sign-ins. Try again in {} minutes.", (retry_after_secs + 59) / 60),
             ),
-            ServiceError::InvalidQuery(err) => Self::new(
-                StatusCode::BAD_REQUEST,
-                "The search could not be read",
-                format!("{err}"),
-            ),
+            ServiceError::InvalidQuery(err) => {
+                Self::new(StatusCode::BAD_REQUEST, "The search could not be read", format!("{err}"))
+            }
             ServiceError::WebhookRefused(_) => Self::bad_request("That request was refused."),
             ServiceError::Store(StoreError::Transient(cause)) => {
                 tracing::warn!(error = %cause, "transient store error");

@@ -104,11 +104,8 @@ pub async fn sign_in(
         Ok(new) => {
             let attributes = cookie_attributes(&state);
             let mut response = see_other(&next);
-            let session = format!(
-                "{SESSION_COOKIE}={}; Max-Age={}{attributes}",
-                new.token,
-                SESSION_LIFETIME.whole_seconds()
-            );
+            let session =
+                format!("{SESSION_COOKIE}={}; Max-Age={}{attributes}", new.token, SESSION_LIFETIME.whole_seconds());
             let clear_login = format!("{LOGIN_COOKIE}=; Max-Age=0{attributes}");
             for value in [session, clear_login] {
                 if let Ok(value) = HeaderValue::from_str(&value) {

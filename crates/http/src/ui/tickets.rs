@@ -207,9 +207,8 @@ fn message_row(m: &Message, names: &HashMap<Uuid, String>, now: OffsetDateTime) 
 fn event_row(e: &Event, names: &HashMap<Uuid, String>) -> EventRow {
     let d = &e.data;
     let s = |key: &str| d[key].as_str().unwrap_or("").to_owned();
-    let name_of = |key: &str| {
-        d[key].as_str().and_then(|id| id.parse::<Uuid>().ok()).and_then(|id| names.get(&id).cloned())
-    };
+    let name_of =
+        |key: &str| d[key].as_str().and_then(|id| id.parse::<Uuid>().ok()).and_then(|id| names.get(&id).cloned());
     let text = match e.kind.as_str() {
         "created" => format!("Ticket created ({})", s("channel")),
         "status_changed" => format!("Status {} → {}", s("from"), s("to")),
@@ -220,7 +219,9 @@ fn event_row(e: &Event, names: &HashMap<Uuid, String>) -> EventRow {
         "team_changed" => "Team changed".into(),
         "tag_added" => format!("Tag added: {}", s("tag")),
         "tag_removed" => format!("Tag removed: {}", s("tag")),
-        "field_changed" => format!("{} set to {}", s("field"), if d["to"].is_null() { "nothing".into() } else { d["to"].to_string() }),
+        "field_changed" => {
+            format!("{} set to {}", s("field"), if d["to"].is_null() { "nothing".into() } else { d["to"].to_string() })
+        }
         "priority_changed" => format!("Priority {} → {}", s("from"), s("to")),
         "message_queued" => "Reply queued".into(),
         "message_sent" => {
@@ -274,12 +275,16 @@ pub async fn reply(
     let result = async {
         let mut files = Vec::with_capacity(form.files.len());
         for file in &form.files {
-            let stored =
-                state.service.upload_file(actor, &file.filename, &file.mime_type, file.bytes.to_vec()).await?;
+            let stored = state.service.upload_file(actor, &file.filename, &file.mime_type, file.bytes.to_vec()).await?;
             files.push(stored.id);
         }
         let reply = NewReply {
-            draft: Draft { body: if template.is_some() { None } else { body.clone() }, files, template, ..Draft::default() },
+            draft: Draft {
+                body: if template.is_some() { None } else { body.clone() },
+                files,
+                template,
+                ..Draft::default()
+            },
             visibility: if internal { Visibility::Internal } else { Visibility::Public },
             status,
             reply_to: None,
@@ -293,7 +298,13 @@ pub async fn reply(
         Err(err) => {
             let message = PageError::from(err).message();
             let overview = state.service.ticket_overview(actor, TicketId(id)).await?;
-            let mut page = Page::render(&page(&form.session, overview, state.service.now(), Some(message), body.unwrap_or_default()))?;
+            let mut page = Page::render(&page(
+                &form.session,
+                overview,
+                state.service.now(),
+                Some(message),
+                body.unwrap_or_default(),
+            ))?;
             page.0 = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(axum::response::IntoResponse::into_response(page))
         }

@@ -127,11 +127,8 @@ pub async fn create_view(
     form: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let conditions = ViewForm::from_pairs(form.form);
-    let new = NewView {
-        name: conditions.name.clone(),
-        query: conditions_to_query(&conditions),
-        shared: conditions.shared,
-    };
+    let new =
+        NewView { name: conditions.name.clone(), query: conditions_to_query(&conditions), shared: conditions.shared };
     match state.service.create_view(&form.session.session.actor, new).await {
         Ok(saved) => Ok(see_other(&format!("/inbox?view={}", saved.id))),
         Err(err) => {
