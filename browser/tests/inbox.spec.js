@@ -256,3 +256,16 @@ test('the search box finds customers by the digits of their number and explains 
   await page.getByLabel('Search tickets and customers').press('Enter');
   await expect(page.getByRole('alert')).toContainText('At character');
 });
+
+test('an open ticket page shows the customer\'s next message live and keeps the draft', async ({ page }) => {
+  const customer = newCustomer('Kai Keeps');
+  await whatsapp(customer, 'First question');
+  const { ticket } = await ticketOf(customer.name);
+  await signIn(page);
+  await page.goto(`${state.base}/tickets/${ticket.id}`);
+  await expect(page.locator('html')).toHaveAttribute('data-live', 'open');
+  await page.getByLabel('Message').fill('A draft I am writing');
+  await whatsapp(customer, 'And a second one, while you type');
+  await expect(page.locator('.message.inbound').last()).toContainText('And a second one, while you type');
+  await expect(page.getByLabel('Message')).toHaveValue('A draft I am writing');
+});

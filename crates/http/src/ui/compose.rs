@@ -77,7 +77,7 @@ fn with_contact(
 ) -> NewTicketPage {
     let picked = o.options.as_ref().map(|x| x.account.id);
     let allowance = o.options.map(|x| {
-        let (window, _) = view::window(x.account.kind, &x.window, now);
+        let (window, _) = view::window(x.account.kind, false, &x.window, now);
         Allowance {
             account: format!("{} · {}", view::channel(x.account.kind), x.account.name),
             window,

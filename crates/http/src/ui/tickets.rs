@@ -91,7 +91,8 @@ pub struct TicketPage {
 fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option<String>, draft: String) -> TicketPage {
     let names = author_names(&o);
     let t = &o.view.ticket;
-    let (window, window_warning) = view::window(o.account.kind, &o.view.reply_window, now);
+    let public = t.kind != switchboard_domain::TicketKind::Direct;
+    let (window, window_warning) = view::window(o.account.kind, public, &o.view.reply_window, now);
     let state = o.view.reply_window.state;
     let contact_name = |c: &switchboard_domain::Contact| c.name.clone().unwrap_or_else(|| "Unnamed customer".into());
     let statuses = TicketStatus::ALL
@@ -141,7 +142,7 @@ fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option
         follow_ups: o.follow_ups.clone(),
         public_thread: o.public_thread.clone(),
         messages: o.messages.iter().map(|m| message_row(m, &names, now)).collect(),
-        events: o.events.iter().map(|e| event_row(e, &names)).collect(),
+        events: o.events.iter().map(|e| event_row(e, &names, &o.teams)).collect(),
         window,
         window_warning,
         template_required: state == WindowState::TemplateRequired,
@@ -204,7 +205,7 @@ fn message_row(m: &Message, names: &HashMap<Uuid, String>, now: OffsetDateTime) 
     }
 }
 
-fn event_row(e: &Event, names: &HashMap<Uuid, String>) -> EventRow {
+fn event_row(e: &Event, names: &HashMap<Uuid, String>, teams: &[switchboard_domain::Team]) -> EventRow {
     let d = &e.data;
     let s = |key: &str| d[key].as_str().unwrap_or("").to_owned();
     let name_of =
@@ -216,7 +217,13 @@ fn event_row(e: &Event, names: &HashMap<Uuid, String>) -> EventRow {
             Some(n) => format!("Assigned to {n}"),
             None => "Unassigned".into(),
         },
-        "team_changed" => "Team changed".into(),
+        "team_changed" => {
+            let to = d["to"].as_str().and_then(|id| teams.iter().find(|t| t.id.0.to_string() == id));
+            match to {
+                Some(team) => format!("Team set to {}", team.name),
+                None => "Team removed".into(),
+            }
+        }
         "tag_added" => format!("Tag added: {}", s("tag")),
         "tag_removed" => format!("Tag removed: {}", s("tag")),
         "field_changed" => {

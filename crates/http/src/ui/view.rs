@@ -65,9 +65,13 @@ pub fn when(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
 }
 
-/// The reply window in a sentence, and whether it is a warning.
-pub fn window(kind: ChannelKind, window: &ReplyWindow, now: OffsetDateTime) -> (String, bool) {
+/// The reply window in a sentence, and whether it is a warning. `public`: the reply goes under
+/// a post or review, for everyone to see.
+pub fn window(kind: ChannelKind, public: bool, window: &ReplyWindow, now: OffsetDateTime) -> (String, bool) {
     let name = channel(kind);
+    if public && window.state == WindowState::Always {
+        return (format!("A public reply: everyone on {name} sees it. You can answer any time."), false);
+    }
     let left = window.closes_at.map(|at| span((at - now).whole_seconds()));
     match (window.state, left) {
         (WindowState::Always, _) => (format!("{name}: you can send any time."), false),
