@@ -67,6 +67,22 @@ async function instagram(customer, text, at = new Date()) {
     { 'content-type': 'application/json', 'x-hub-signature-256': sign(line.app_secret, body) });
 }
 
+/** A comment by `customer` under the Instagram post `mediaId`, sent `at`. */
+async function instagramComment(customer, mediaId, text, at = new Date()) {
+  const line = state.instagram;
+  const body = JSON.stringify({
+    object: 'instagram',
+    entry: [{ id: line.external_id, time: Math.floor(at / 1000), changes: [{ field: 'comments', value: {
+      from: { id: customer.id, username: customer.name },
+      media: { id: mediaId, media_product_type: 'FEED' },
+      id: `ig-comment-${crypto.randomUUID()}`,
+      text,
+    } }] }],
+  });
+  await post(`/webhooks/instagram/${line.id}`, body,
+    { 'content-type': 'application/json', 'x-hub-signature-256': sign(line.app_secret, body) });
+}
+
 /** The newest ticket of the contact a customer became, with the contact id. */
 async function ticketOf(customerName) {
   const { contacts } = await api('GET', `/api/v1/contacts?q=${encodeURIComponent(customerName)}`);
@@ -101,4 +117,4 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`) });
 }
 
-module.exports = { state, api, newCustomer, whatsapp, instagram, ticketOf, latestTicket, signIn, screenshot, DAY };
+module.exports = { state, api, newCustomer, whatsapp, instagram, instagramComment, ticketOf, latestTicket, signIn, screenshot, DAY };

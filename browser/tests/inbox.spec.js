@@ -1,6 +1,6 @@
 // The agent's inbox in a real browser, against the real binary (see global-setup.js).
 const { test, expect } = require('@playwright/test');
-const { state, api, newCustomer, whatsapp, instagram, ticketOf, latestTicket, signIn, screenshot, DAY } = require('./helpers');
+const { state, api, newCustomer, whatsapp, instagram, instagramComment, ticketOf, latestTicket, signIn, screenshot, DAY } = require('./helpers');
 
 test('an agent signs in, is refused with a wrong password, and signs out', async ({ page }) => {
   await page.goto(state.base + '/');
@@ -268,4 +268,50 @@ test('an open ticket page shows the customer\'s next message live and keeps the 
   await whatsapp(customer, 'And a second one, while you type');
   await expect(page.locator('.message.inbound').last()).toContainText('And a second one, while you type');
   await expect(page.getByLabel('Message')).toHaveValue('A draft I am writing');
+});
+
+test('a public thread shows its participants and a comment is answered publicly and privately', async ({ page }) => {
+  const media = `post-${Date.now()}`;
+  const nina = newCustomer('nina_knits');
+  const bo = newCustomer('bo_bergen');
+  await instagramComment(nina, media, 'Price for the green scarf please?');
+  await instagramComment(bo, media, 'Also interested!');
+  const { tickets } = await api('GET', '/api/v1/tickets?kind=public&limit=1');
+  const thread = tickets[0];
+  await signIn(page);
+  await page.goto(`${state.base}/tickets/${thread.id}`);
+  await expect(page.locator('.participants')).toContainText('nina_knits');
+  await expect(page.locator('.participants')).toContainText('bo_bergen');
+  await expect(page.locator('#reply-window')).toContainText('A public reply');
+  await page.getByLabel('Answer the comment').selectOption({ label: '@nina_knits: Price for the green scarf please?' });
+  await page.getByLabel('Message', { exact: true }).fill('It is 29 euros!');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.locator('.message.outbound')).toContainText('It is 29 euros!');
+
+  await page.getByLabel('Answer the comment').selectOption({ label: '@bo_bergen: Also interested!' });
+  await page.getByLabel(/Privately/).check();
+  await page.getByLabel('Message', { exact: true }).fill('I sent you the details in a message.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.locator('#live-events')).toContainText('Reply queued');
+  // The private reply opened Bo's direct ticket, linked to the thread.
+  const direct = (await api('GET', '/api/v1/tickets?kind=direct&channel=instagram&limit=5')).tickets
+    .find((t) => t.public_ticket_id === thread.id);
+  expect(direct).toBeTruthy();
+  await page.goto(`${state.base}/tickets/${direct.id}`);
+  await expect(page.locator('.message.outbound')).toContainText('I sent you the details in a message.');
+  await expect(page.getByRole('link', { name: `Public thread #${thread.number}` })).toBeVisible();
+});
+
+test('an agent edits a contact\'s profile', async ({ page }) => {
+  const customer = newCustomer('Pat Profile');
+  await whatsapp(customer, 'hello');
+  const { contact } = await ticketOf(customer.name);
+  await signIn(page);
+  await page.goto(`${state.base}/contacts/${contact.id}`);
+  await page.locator('#profile-form').getByLabel('Name').fill('Patricia Profile');
+  await page.locator('#profile-form').getByLabel('E-mail').fill('pat@example.com');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await expect(page.getByRole('heading', { name: 'Patricia Profile' })).toBeVisible();
+  const after = await api('GET', `/api/v1/contacts/${contact.id}`);
+  expect(after.email).toBe('pat@example.com');
 });

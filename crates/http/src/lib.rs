@@ -81,7 +81,7 @@ pub fn router(state: AppState) -> Router {
             post(ui::tickets::reply).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)),
         )
         .route("/tickets/{id}/properties", post(ui::tickets::update_properties))
-        .route("/contacts/{id}", get(ui::contacts::show_contact))
+        .route("/contacts/{id}", get(ui::contacts::show_contact).post(ui::contacts::update_contact))
         .route("/contacts/{id}/merge", post(ui::contacts::merge_contact))
         .route("/search", get(ui::views::search))
         .route("/views", post(ui::views::create_view))

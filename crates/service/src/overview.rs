@@ -31,7 +31,8 @@ pub struct TicketOverview {
     pub messages: Vec<Message>,
     pub events: Vec<Event>,
     pub account: ChannelAccount,
-    /// The customer of a direct ticket.
+    /// The customer of a direct ticket. Contacts here carry a name to show when a platform
+    /// gave one (see [`named`]).
     pub contact: Option<Contact>,
     /// Everyone who wrote in a public thread.
     pub participants: Vec<Contact>,
@@ -125,10 +126,14 @@ impl Service {
             Some(c) => contacts::get(&mut conn, ws, c).await?,
             None => None,
         };
+        let contact = match contact {
+            Some(c) => Some(named(&mut conn, c).await?),
+            None => None,
+        };
         let mut participants = Vec::with_capacity(ticket.participants.len());
         for p in &ticket.participants {
             if let Some(c) = contacts::get(&mut conn, ws, *p).await? {
-                participants.push(c);
+                participants.push(named(&mut conn, c).await?);
             }
         }
         let agents = agents::list(&mut conn, ws).await?;
@@ -251,6 +256,19 @@ impl Service {
             templates,
         })
     }
+}
+
+/// The contact with a name to show: their own, else the one a platform gave an identity of
+/// theirs, else `@username` (comments often carry only that).
+async fn named(conn: &mut switchboard_store::Conn<'_>, mut contact: Contact) -> ServiceResult<Contact> {
+    if contact.name.is_none() {
+        let identities = contacts::identities_of(conn, contact.workspace_id, contact.id).await?;
+        contact.name = identities
+            .iter()
+            .find_map(|i| i.name.clone())
+            .or_else(|| identities.iter().find_map(|i| i.username.as_ref().map(|u| format!("@{u}"))));
+    }
+    Ok(contact)
 }
 
 /// Templates that can be sent: the platform approved them, or they were made here.

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use switchboard_domain::ContactId;
+use switchboard_service::contacts::ContactPatch;
 use switchboard_service::overview::ContactOverview;
 use uuid::Uuid;
 
@@ -44,6 +45,8 @@ struct ContactPage {
     layout: Layout,
     id: Uuid,
     name: String,
+    /// The profile as stored (blank when unset), for the edit form.
+    profile_name: String,
     email: String,
     phone: String,
     blocked: bool,
@@ -78,11 +81,14 @@ pub async fn show_contact(
     let account_name =
         |a: switchboard_domain::ChannelAccountId| accounts.iter().find(|x| x.id == a).map(|x| (x.kind, x.name.clone()));
     let c = &contact.contact;
-    let name = c.name.clone().unwrap_or_else(|| "Unnamed customer".into());
+    let platform_name =
+        contact.identities.iter().find_map(|i| i.name.clone().or_else(|| i.username.clone().map(|u| format!("@{u}"))));
+    let name = c.name.clone().or(platform_name).unwrap_or_else(|| "Unnamed customer".into());
     let page = ContactPage {
         layout: Layout::new(&session.session, name.clone()),
         id,
         name,
+        profile_name: c.name.clone().unwrap_or_default(),
         email: c.email.clone().unwrap_or_default(),
         phone: c.phone.clone().unwrap_or_default(),
         blocked: c.blocked,
@@ -130,6 +136,26 @@ pub fn ticket_row(t: &switchboard_domain::Ticket, now: time::OffsetDateTime) -> 
         channel: view::channel(t.channel),
         updated: view::ago(now, t.updated_at),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    name: String,
+    email: String,
+    phone: String,
+}
+
+/// `POST /contacts/{id}`: the profile's name, e-mail and phone; a blank one is cleared.
+pub async fn update_contact(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: CsrfForm<ProfileForm>,
+) -> Result<Response, PageError> {
+    let f = form.form;
+    let value = |v: String| Some(Some(v).filter(|v| !v.trim().is_empty()));
+    let patch = ContactPatch { name: value(f.name), email: value(f.email), phone: value(f.phone), blocked: None };
+    state.service.patch_contact(&form.session.session.actor, ContactId(id), patch).await?;
+    Ok(see_other(&format!("/contacts/{id}")))
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 use switchboard_domain::{
-    AgentId, AuthorKind, Direction, Event, Message, Tag, TeamId, TicketId, TicketStatus, Visibility, WindowState,
+    AgentId, AuthorKind, Direction, Event, Message, MessageId, Tag, TeamId, TicketId, TicketStatus, Visibility,
+    WindowState,
 };
 use switchboard_service::compose::{Draft, TemplateRequest};
 use switchboard_service::overview::{TicketLink, TicketOverview, author_names};
@@ -79,6 +80,10 @@ pub struct TicketPage {
     can_reply: bool,
     closed: bool,
     templates: Vec<TemplateChoice>,
+    /// In a public thread: the comments a reply may answer, latest first.
+    comments: Vec<Choice>,
+    /// Facebook and Instagram comments may be answered privately.
+    private_replies: bool,
     agents: Vec<Choice>,
     teams: Vec<Choice>,
     statuses: Vec<Choice>,
@@ -157,6 +162,29 @@ fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option
                 body: tpl.body.clone(),
             })
             .collect(),
+        comments: if public {
+            o.messages
+                .iter()
+                .rev()
+                .filter(|m| m.direction == Direction::Inbound)
+                .map(|m| Choice {
+                    value: m.id.0.to_string(),
+                    label: format!(
+                        "{}: {}",
+                        m.author_id.and_then(|id| names.get(&id)).map(String::as_str).unwrap_or("Customer"),
+                        m.body.as_deref().unwrap_or("(attachment)").chars().take(60).collect::<String>()
+                    ),
+                    selected: false,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        private_replies: public
+            && matches!(
+                o.account.kind,
+                switchboard_domain::ChannelKind::Messenger | switchboard_domain::ChannelKind::Instagram
+            ),
         agents,
         teams,
         statuses,
@@ -181,9 +209,11 @@ fn message_row(m: &Message, names: &HashMap<Uuid, String>, now: OffsetDateTime) 
         .enumerate()
         .map(|(i, a)| {
             let label = a.filename.clone().unwrap_or_else(|| a.kind.clone());
-            let href = match (m.direction, &a.url) {
+            // Only web links are linked as they are: never a `javascript:` or `data:` URL.
+            let web = a.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+            let href = match (m.direction, web) {
                 (Direction::Inbound, _) | (_, None) => format!("/api/v1/messages/{}/attachments/{i}", m.id.0),
-                (_, Some(url)) => url.clone(),
+                (_, Some(url)) => url.to_owned(),
             };
             (label, href)
         })
@@ -270,6 +300,11 @@ pub async fn reply(
     let body = form.field("body").map(str::to_owned);
     let internal = form.field("internal").is_some();
     let status = form.field("status").map(str::parse::<TicketStatus>).transpose()?;
+    let comment = form
+        .field("reply_to")
+        .map(|v| v.parse::<Uuid>().map(MessageId).map_err(|_| PageError::bad_request("Not a comment.")))
+        .transpose()?;
+    let private = form.field("private").is_some();
     let template = form.field("template").map(|value| {
         let (name, language) = value.split_once('|').unwrap_or((value, ""));
         let parameters = form.field("parameters").unwrap_or("").lines().map(str::trim).map(str::to_owned);
@@ -294,8 +329,8 @@ pub async fn reply(
             },
             visibility: if internal { Visibility::Internal } else { Visibility::Public },
             status,
-            reply_to: None,
-            private_reply_to: None,
+            reply_to: comment.filter(|_| !private && !internal),
+            private_reply_to: comment.filter(|_| private && !internal),
         };
         state.service.add_message(actor, TicketId(id), reply).await
     }
