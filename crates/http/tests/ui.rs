@@ -236,3 +236,43 @@ async fn customer_text_is_escaped_on_every_page_it_shows_on() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_behind_an_https_public_url() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let db = switchboard_testkit::TestDb::new().await;
+    let clock = std::sync::Arc::new(switchboard_testkit::TestClock::new(switchboard_testkit::epoch()));
+    let service = switchboard_service::Service::new(db.connect().await, clock);
+    service.create_admin(switchboard_service::DEFAULT_WORKSPACE, "sec@example.com", PASSWORD, None).await.unwrap();
+    let app = switchboard_http::router(switchboard_http::AppState {
+        service,
+        public_url: "https://inbox.example.com".to_owned(),
+    });
+
+    let form = app.clone().oneshot(Request::get("/sign-in").body(Body::empty()).unwrap()).await.unwrap();
+    let login_cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(login_cookie.contains("; Secure"), "{login_cookie}");
+    let html = String::from_utf8(axum::body::to_bytes(form.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    let token = hidden(&html, "login_csrf");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("email", "sec@example.com"), ("password", PASSWORD), ("login_csrf", token.as_str())])
+        .finish();
+    let request = Request::post("/sign-in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", login_cookie.split(';').next().unwrap())
+        .body(Body::from(body))
+        .unwrap();
+    let signed = app.oneshot(request).await.unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let session = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("sb_session="))
+        .expect("a session cookie");
+    assert!(session.contains("; Secure") && session.contains("HttpOnly"), "{session}");
+}
