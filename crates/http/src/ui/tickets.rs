@@ -305,7 +305,8 @@ pub async fn reply(
         .map(|v| v.parse::<Uuid>().map(MessageId).map_err(|_| PageError::bad_request("Not a comment.")))
         .transpose()?;
     let private = form.field("private").is_some();
-    let template = form.field("template").map(|value| {
+    // A note is never sent, so a template picked before switching to a note is dropped.
+    let template = form.field("template").filter(|_| !internal).map(|value| {
         let (name, language) = value.split_once('|').unwrap_or((value, ""));
         let parameters = form.field("parameters").unwrap_or("").lines().map(str::trim).map(str::to_owned);
         TemplateRequest {
