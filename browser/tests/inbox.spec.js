@@ -113,7 +113,7 @@ test('an agent assigns a ticket, changes its status and tags, and the log says s
   await signIn(page);
   await page.goto(`${state.base}/tickets/${ticket.id}`);
   const props = page.locator('#properties-form');
-  await props.getByLabel('Assignee').selectOption({ label: state.admin.name });
+  await props.getByLabel('Assignee').selectOption({ label: `${state.admin.name} (online)` });
   await props.getByLabel('Status').selectOption({ label: 'Pending' });
   await props.getByLabel(/Tags/).fill(ticket.tags.join(' ') + ' vip');
   await props.getByRole('button', { name: 'Save' }).click();

@@ -38,6 +38,8 @@ pub struct TicketOverview {
     pub participants: Vec<Contact>,
     /// The workspace's agents and teams, to assign and to name authors.
     pub agents: Vec<Agent>,
+    /// The agents who are online now.
+    pub online: Vec<switchboard_domain::AgentId>,
     pub teams: Vec<Team>,
     /// Templates of the line that may be sent (approved or made here).
     pub templates: Vec<TemplateRow>,
@@ -137,6 +139,7 @@ impl Service {
             }
         }
         let agents = agents::list(&mut conn, ws).await?;
+        let online = agents::online(&mut conn, ws).await?;
         let teams = agents::list_teams(&mut conn, ws).await?;
         let templates = if account.kind == ChannelKind::Whatsapp {
             sendable(templates::list(&mut conn, ws, account.id).await?)
@@ -165,6 +168,7 @@ impl Service {
             contact,
             participants,
             agents,
+            online,
             teams,
             templates,
             previous,

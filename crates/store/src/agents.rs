@@ -271,3 +271,14 @@ pub async fn find_with_password(conn: &mut Conn<'_>, email: &str) -> Result<Opti
     });
     row.map(|r| Ok((Agent::try_from(r.agent)?, r.password_hash))).transpose()
 }
+
+/// Who of the workspace is online.
+pub async fn online(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<AgentId>> {
+    let rows: Vec<(Uuid,)> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT id FROM agents WHERE workspace_id = $1 AND availability = 'online' AND active = TRUE")
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id.into()).collect())
+}

@@ -113,7 +113,7 @@ fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option
     let mut agents = vec![Choice { value: String::new(), label: "Nobody".into(), selected: t.assignee_id.is_none() }];
     agents.extend(o.agents.iter().filter(|a| a.active).map(|a| Choice {
         value: a.id.0.to_string(),
-        label: a.name.clone(),
+        label: if o.online.contains(&a.id) { format!("{} (online)", a.name) } else { format!("{} (away)", a.name) },
         selected: t.assignee_id == Some(a.id),
     }));
     let mut teams = vec![Choice { value: String::new(), label: "No team".into(), selected: t.team_id.is_none() }];
