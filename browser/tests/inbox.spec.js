@@ -315,3 +315,27 @@ test('an agent edits a contact\'s profile', async ({ page }) => {
   const after = await api('GET', `/api/v1/contacts/${contact.id}`);
   expect(after.email).toBe('pat@example.com');
 });
+
+test('a reply the platform refuses shows as failed with the platform\'s error', async ({ page }) => {
+  const customer = newCustomer('Fay Failure');
+  await whatsapp(customer, 'Are you there?');
+  const { ticket } = await ticketOf(customer.name);
+  const fail = await fetch(`${state.fakeUrl}/_fake/fail`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'whatsapp', fault: { permanent: '131047' }, times: 1 }),
+  });
+  expect(fail.ok).toBeTruthy();
+  await signIn(page);
+  await page.goto(`${state.base}/tickets/${ticket.id}`);
+  await page.getByLabel('Message').fill('This one will not arrive');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const sent = page.locator('.message.outbound').filter({ hasText: 'This one will not arrive' });
+  await expect.poll(async () => {
+    await page.reload();
+    return sent.textContent();
+  }).toContain('Not delivered');
+  await expect(sent.locator('.delivery')).toContainText('Failed');
+  await expect(sent.locator('.error-text')).toContainText('131047');
+  await expect(page.locator('#live-events')).toContainText('Delivery failed');
+});
