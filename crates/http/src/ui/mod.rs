@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod compose;
 pub mod contacts;
+mod conversation;
 mod error;
 mod extract;
 pub mod inbox;
