@@ -11,6 +11,7 @@ use switchboard_http::AppState;
 use switchboard_service::{DEFAULT_WORKSPACE, Service};
 use switchboard_store::Db;
 
+mod bench;
 mod simulate;
 
 #[derive(Parser)]
@@ -87,6 +88,11 @@ enum Command {
         #[arg(long, default_value = "demo")]
         seed: String,
     },
+    /// The benchmark harness.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Manage admin agents.
     Admin {
         #[command(subcommand)]
@@ -114,6 +120,27 @@ enum AdminCommand {
         workspace: String,
         #[command(flatten)]
         db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Fill a database to inbox scale (once) and measure views, the ticket page and searches.
+    Search {
+        /// The database to fill and measure; a separate one from production's.
+        #[arg(long, env = "SWITCHBOARD_BENCH_DATABASE_URL", default_value = "sqlite://switchboard-bench.db")]
+        database: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: u64,
+        #[arg(long, default_value_t = 5)]
+        messages_per_ticket: u64,
+        #[arg(long, default_value_t = 20)]
+        agents: u64,
+        /// Measured runs of each query.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
@@ -166,6 +193,9 @@ async fn main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             simulate::run(simulate::Options { url, token, kinds, accounts, customers, rate, count, seed }).await
         }
+        Command::Bench {
+            command: BenchCommand::Search { database, tickets, messages_per_ticket, agents, iterations, seed },
+        } => bench::run(bench::Options { database, tickets, messages_per_ticket, agents, iterations, seed }).await,
         Command::Migrate { db } => {
             connect(&db.database).await?.close().await;
             eprintln!("migrations applied");

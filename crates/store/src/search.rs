@@ -8,6 +8,8 @@
 //! and as digits alone, so that `whatsapp:"123)123-3"` and `whatsapp:"1231233"` both find
 //! `+1(123)123-3211`.
 
+use std::collections::HashSet;
+
 use switchboard_domain::search::{Clause, Condition, Date, Field, Op, Query, Value, Who, phone_digits};
 use switchboard_domain::{AgentId, ChannelKind, ContactId, Origin, TicketStatus, WorkspaceId};
 use time::OffsetDateTime;
@@ -26,9 +28,15 @@ pub struct Scope {
 
 /// The SQL condition, over `tickets t`, that `query`'s clauses put on a ticket (`1 = 1` when
 /// it has none). User fields apply to the ticket's requester.
-pub(crate) fn ticket_condition(backend: Backend, scope: &Scope, query: &Query, p: &mut Params) -> String {
+pub(crate) fn ticket_condition(
+    backend: Backend,
+    scope: &Scope,
+    query: &Query,
+    common: &HashSet<String>,
+    p: &mut Params,
+) -> String {
     let ws = p.push(Param::Uuid(scope.workspace.0));
-    let mut cx = Cx { backend, scope, ws, p };
+    let mut cx = Cx { backend, scope, ws, p, common };
     let parts: Vec<String> = query.clauses().iter().filter_map(|c| cx.ticket_clause(c)).collect();
     if parts.is_empty() { "1 = 1".to_owned() } else { parts.join(" AND ") }
 }
@@ -40,7 +48,8 @@ pub(crate) fn contact_condition(backend: Backend, scope: &Scope, query: &Query, 
         return None;
     }
     let ws = p.push(Param::Uuid(scope.workspace.0));
-    let mut cx = Cx { backend, scope, ws, p };
+    let none = HashSet::new();
+    let mut cx = Cx { backend, scope, ws, p, common: &none };
     let parts: Vec<String> = query.clauses().iter().filter_map(|c| cx.contact_clause(c)).collect();
     Some(if parts.is_empty() { "1 = 1".to_owned() } else { parts.join(" AND ") })
 }
@@ -78,6 +87,8 @@ struct Cx<'a> {
     /// The placeholder of the workspace id.
     ws: String,
     p: &'a mut Params,
+    /// Full-text terms whose every word is in many messages (see [`common_terms`]).
+    common: &'a HashSet<String>,
 }
 
 impl Cx<'_> {
@@ -145,7 +156,9 @@ impl Cx<'_> {
                 if matching.is_empty() {
                     return "1 = 0".to_owned();
                 }
-                let list: Vec<String> = matching.iter().map(|s| self.text(s.as_str())).collect();
+                // Written literally (they are our names, never the user's text), in the order
+                // of `TicketStatus::ALL`, so that a planner can match the partial indexes.
+                let list: Vec<String> = matching.iter().map(|s| format!("'{}'", s.as_str())).collect();
                 format!("t.status IN ({})", list.join(", "))
             }
             (Field::Assignee, Value::Who(who)) => match who {
@@ -237,25 +250,39 @@ impl Cx<'_> {
     /// A ticket whose subject or any message contains the words of `text`, in order.
     /// `None` when `text` has no word to look for (punctuation alone).
     fn full_text(&mut self, text: &str) -> Option<String> {
-        let subject = self.subject_match(text)?;
-        let messages = match self.backend {
+        if !text.chars().any(char::is_alphanumeric) {
+            return None;
+        }
+        Some(match self.backend {
             Backend::Sqlite => {
-                let m = self.text(&fts_phrase(text));
-                format!(
-                    "t.id IN (SELECT m.ticket_id FROM messages m WHERE m.rowid IN \
-                     (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {m}))"
-                )
+                let m = self.text(&fts_string(text));
+                if self.common.contains(text) {
+                    // A common word: collecting every match would read a large part of the
+                    // index, while the newest tickets are likely to hold it. The list's own
+                    // index order drives, and each ticket's few messages are probed.
+                    format!(
+                        "(EXISTS (SELECT 1 FROM tickets_fts WHERE tickets_fts MATCH {m} AND tickets_fts.rowid = t.rowid) \
+                         OR EXISTS (SELECT 1 FROM messages m CROSS JOIN messages_fts f ON f.rowid = m.rowid \
+                         WHERE m.ticket_id = t.id AND f.messages_fts MATCH {m}))"
+                    )
+                } else {
+                    format!(
+                        "(t.rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {m}) \
+                         OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.rowid IN \
+                         (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {m})))"
+                    )
+                }
             }
             Backend::Postgres => {
                 let q = self.text(text);
                 format!(
-                    "t.id IN (SELECT m.ticket_id FROM messages m WHERE m.workspace_id = {ws} AND \
-                     to_tsvector('simple', COALESCE(m.body, '')) @@ phraseto_tsquery('simple', {q}))",
+                    "(to_tsvector('simple', COALESCE(t.subject, '')) @@ phraseto_tsquery('simple', {q}) \
+                     OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.workspace_id = {ws} AND \
+                     to_tsvector('simple', COALESCE(m.body, '')) @@ phraseto_tsquery('simple', {q})))",
                     ws = self.ws
                 )
             }
-        };
-        Some(format!("({subject} OR {messages})"))
+        })
     }
 
     fn subject_match(&mut self, text: &str) -> Option<String> {
@@ -264,7 +291,7 @@ impl Cx<'_> {
         }
         Some(match self.backend {
             Backend::Sqlite => {
-                let m = self.text(&fts_phrase(text));
+                let m = self.text(&fts_string(text));
                 format!("t.rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {m})")
             }
             Backend::Postgres => {
@@ -363,8 +390,40 @@ fn fts_string(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-fn fts_phrase(text: &str) -> String {
-    fts_string(text)
+/// A word in more messages than this is "common": cheaper to find by probing the newest
+/// tickets than by collecting every match (about `sqrt(page × messages)` at inbox scale).
+const COMMON_WORD_MESSAGES: i64 = 20_000;
+
+/// The free-text terms of `query` that are one word found in more than [`COMMON_WORD_MESSAGES`]
+/// messages (SQLite only: PostgreSQL's planner weighs this itself from its statistics).
+pub(crate) async fn common_terms(conn: &mut Conn<'_>, query: &Query) -> Result<HashSet<String>> {
+    let mut common = HashSet::new();
+    if conn.backend() != Backend::Sqlite {
+        return Ok(common);
+    }
+    for clause in query.clauses() {
+        let Clause::Text { text, negated: false, .. } = clause else { continue };
+        let words: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+        // A phrase is far rarer than its words: collecting its matches stays cheap.
+        if words.len() != 1 {
+            continue;
+        }
+        let mut rarest = i64::MAX;
+        for word in &words {
+            let docs: Option<i64> = with_conn!(conn, c => {
+                sqlx::query_scalar("SELECT doc FROM messages_fts_vocab WHERE term = $1")
+                    .bind(word)
+                    .fetch_optional(&mut *c)
+                    .await?
+            });
+            rarest = rarest.min(docs.unwrap_or(0));
+        }
+        if rarest > COMMON_WORD_MESSAGES {
+            common.insert(text);
+        }
+    }
+    Ok(common)
 }
 
 // ---------------------------------------------------------------- the handle index

@@ -281,7 +281,12 @@ pub fn order_of(filter: &TicketFilter) -> Order {
 }
 
 /// The `WHERE` of a filtered list, its parameters pushed onto `p`.
-fn filter_sql(conn: &Conn<'_>, workspace: WorkspaceId, filter: &TicketFilter, p: &mut Params) -> String {
+async fn filter_sql(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    filter: &TicketFilter,
+    p: &mut Params,
+) -> Result<String> {
     let mut sql = format!(" WHERE t.workspace_id = {}", p.push(Param::Uuid(workspace.0)));
     if !filter.statuses.is_empty() {
         let list =
@@ -312,10 +317,11 @@ fn filter_sql(conn: &Conn<'_>, workspace: WorkspaceId, filter: &TicketFilter, p:
         sql.push_str(&format!(" AND t.contact_id = {}", p.push(Param::Uuid(contact.0))));
     }
     if let Some((query, scope)) = &filter.search {
-        let cond = crate::search::ticket_condition(conn.backend(), scope, query, p);
+        let common = crate::search::common_terms(conn, query).await?;
+        let cond = crate::search::ticket_condition(conn.backend(), scope, query, &common, p);
         sql.push_str(&format!(" AND {cond}"));
     }
-    sql
+    Ok(sql)
 }
 
 /// How many tickets match `filter`, counting no further than `cap` (a view's badge says
@@ -327,7 +333,7 @@ pub async fn count_matching(
     cap: i64,
 ) -> Result<i64> {
     let mut p = Params::default();
-    let filter_sql = filter_sql(conn, workspace, filter, &mut p);
+    let filter_sql = filter_sql(conn, workspace, filter, &mut p).await?;
     let sql =
         format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{filter_sql} LIMIT {}) capped", p.push(Param::Int(cap)));
     let n: i64 = with_conn!(conn, c => {
@@ -346,7 +352,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Ticket>> {
     let mut p = Params::default();
-    let mut sql = format!("{COLUMNS}{}", filter_sql(conn, workspace, filter, &mut p));
+    let mut sql = format!("{COLUMNS}{}", filter_sql(conn, workspace, filter, &mut p).await?);
     let order = Order::of(filter);
     let key = order.expression();
     let (cmp, dir) = if order.descending { ("<", "DESC") } else { (">", "ASC") };

@@ -25,10 +25,21 @@ CREATE INDEX contact_handles_digits_trgm ON contact_handles USING gin (digits pu
 CREATE INDEX messages_fts ON messages USING gin (to_tsvector('simple', COALESCE(body, '')));
 CREATE INDEX tickets_fts ON tickets USING gin (to_tsvector('simple', COALESCE(subject, '')));
 
--- Inbox views: live tickets by assignee and by activity (the built-in views), and by creation.
+-- Inbox views. A view's first page reads an index in the order it lists (activity, then id)
+-- and stops after a page; the partial indexes hold only the tickets waiting on someone
+-- (new, open, pending, on hold), a small part of a large inbox. The search compiler writes
+-- that status list literally, in this order, so both planners can use them.
+DROP INDEX tickets_assignee;
+DROP INDEX tickets_status;
+CREATE INDEX tickets_status ON tickets (workspace_id, status, updated_at, id);
+CREATE INDEX tickets_assignee ON tickets (workspace_id, assignee_id, status, updated_at, id);
+CREATE INDEX tickets_active ON tickets (workspace_id, updated_at, id)
+    WHERE status IN ('new', 'open', 'pending', 'on_hold');
+CREATE INDEX tickets_active_assignee ON tickets (workspace_id, assignee_id, updated_at, id)
+    WHERE status IN ('new', 'open', 'pending', 'on_hold');
 CREATE INDEX tickets_created ON tickets (workspace_id, created_at, id);
 CREATE INDEX tickets_kind ON tickets (workspace_id, kind, status, updated_at);
-CREATE INDEX tickets_channel ON tickets (workspace_id, channel, updated_at);
+CREATE INDEX tickets_channel ON tickets (workspace_id, channel, updated_at, id);
 CREATE INDEX tickets_team ON tickets (workspace_id, team_id, status, updated_at);
 
 -- Saved views: a name and a query in the search language. Personal (owner_id set) or shared.

@@ -43,6 +43,10 @@ CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages WHEN old.body IS NOT NUL
 END;
 INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages WHERE body IS NOT NULL;
 
+-- How many messages hold each word: the search compiler reads a word's count to choose
+-- between collecting every match (rare words) and probing the newest tickets (common ones).
+CREATE VIRTUAL TABLE messages_fts_vocab USING fts5vocab('messages_fts', 'row');
+
 -- Words of ticket subjects.
 CREATE VIRTUAL TABLE tickets_fts USING fts5(
     subject, content='tickets', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
@@ -59,10 +63,21 @@ CREATE TRIGGER tickets_fts_ad AFTER DELETE ON tickets WHEN old.subject IS NOT NU
 END;
 INSERT INTO tickets_fts (rowid, subject) SELECT rowid, subject FROM tickets WHERE subject IS NOT NULL;
 
--- Inbox views: live tickets by assignee and by activity (the built-in views), and by creation.
+-- Inbox views. A view's first page reads an index in the order it lists (activity, then id)
+-- and stops after a page; the partial indexes hold only the tickets waiting on someone
+-- (new, open, pending, on hold), a small part of a large inbox. The search compiler writes
+-- that status list literally, in this order, so both planners can use them.
+DROP INDEX tickets_assignee;
+DROP INDEX tickets_status;
+CREATE INDEX tickets_status ON tickets (workspace_id, status, updated_at, id);
+CREATE INDEX tickets_assignee ON tickets (workspace_id, assignee_id, status, updated_at, id);
+CREATE INDEX tickets_active ON tickets (workspace_id, updated_at, id)
+    WHERE status IN ('new', 'open', 'pending', 'on_hold');
+CREATE INDEX tickets_active_assignee ON tickets (workspace_id, assignee_id, updated_at, id)
+    WHERE status IN ('new', 'open', 'pending', 'on_hold');
 CREATE INDEX tickets_created ON tickets (workspace_id, created_at, id);
 CREATE INDEX tickets_kind ON tickets (workspace_id, kind, status, updated_at);
-CREATE INDEX tickets_channel ON tickets (workspace_id, channel, updated_at);
+CREATE INDEX tickets_channel ON tickets (workspace_id, channel, updated_at, id);
 CREATE INDEX tickets_team ON tickets (workspace_id, team_id, status, updated_at);
 
 -- Saved views: a name and a query in the search language. Personal (owner_id set) or shared.
