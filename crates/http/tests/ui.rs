@@ -276,3 +276,24 @@ async fn the_session_cookie_is_secure_behind_an_https_public_url() {
         .expect("a session cookie");
     assert!(session.contains("; Secure") && session.contains("HttpOnly"), "{session}");
 }
+
+#[tokio::test]
+async fn an_agent_sets_themself_away_and_online_again() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+    let page = browser.get("/inbox").await;
+    assert!(page.body.contains("● Online"), "signing in sets the agent online");
+    let csrf = hidden(&page.body, "csrf");
+    let away = browser
+        .post_form("/me/availability", &[("csrf", &csrf), ("availability", "away"), ("back", "/notifier")])
+        .await;
+    assert_eq!(away.location.as_deref(), Some("/notifier"));
+    assert!(browser.get("/inbox").await.body.contains("○ Away"));
+    let elsewhere = browser
+        .post_form("/me/availability", &[("csrf", &csrf), ("availability", "online"), ("back", "//evil.example")])
+        .await;
+    assert_eq!(elsewhere.location.as_deref(), Some("/"), "never sent to another site");
+    assert!(browser.get("/inbox").await.body.contains("● Online"));
+}
