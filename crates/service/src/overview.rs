@@ -264,7 +264,7 @@ impl Service {
 
 /// The contact with a name to show: their own, else the one a platform gave an identity of
 /// theirs, else `@username` (comments often carry only that).
-async fn named(conn: &mut switchboard_store::Conn<'_>, mut contact: Contact) -> ServiceResult<Contact> {
+pub(crate) async fn named(conn: &mut switchboard_store::Conn<'_>, mut contact: Contact) -> ServiceResult<Contact> {
     if contact.name.is_none() {
         let identities = contacts::identities_of(conn, contact.workspace_id, contact.id).await?;
         contact.name = identities

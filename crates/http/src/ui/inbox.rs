@@ -131,7 +131,8 @@ fn line(r: &NotifierRow, now: time::OffsetDateTime) -> NotifierLine {
         status_class: r.status.as_str(),
         channel: view::channel(r.channel),
         channel_class: r.channel.as_str(),
-        customer: r.customer.clone().unwrap_or_else(|| "Unnamed customer".into()),
+        // A public thread has no one customer: its subject (the post) names it.
+        customer: r.customer.clone().or_else(|| r.subject.clone()).unwrap_or_else(|| "Unnamed customer".into()),
         activity: match r.activity {
             Activity::StartedNewChat => "Started a new chat",
             Activity::Replied => "Replied to the conversation",
