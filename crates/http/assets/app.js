@@ -102,17 +102,27 @@ async function refreshRegions() {
   if (status && mine) mine.replaceWith(document.importNode(status, true));
 }
 
-// Several events in a burst cause one refresh.
+// Several events in a burst cause one refresh, at most one a second; a page in a background
+// tab waits until it is looked at again (thousands of open tabs must not each re-render the
+// inbox on every customer message).
 let pending = null;
+let dirty = false;
+let last = 0;
 function scheduleRefresh() {
+  if (document.visibilityState === 'hidden') { dirty = true; return; }
   if (pending) return;
+  const wait = Math.max(100, 1000 - (Date.now() - last));
   pending = setTimeout(async () => {
     pending = null;
+    last = Date.now();
     try {
       await Promise.all([refreshNotifier(), refreshRegions()]);
     } catch (_) { /* the next event tries again */ }
-  }, 100);
+  }, wait);
 }
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && dirty) { dirty = false; scheduleRefresh(); }
+});
 
 if (window.EventSource && panel) {
   const stream = new EventSource('/api/v1/stream');
@@ -122,7 +132,7 @@ if (window.EventSource && panel) {
     try { data = JSON.parse(e.data || '{}'); } catch (_) { /* ignore */ }
     // On a ticket page only that ticket's events change the page; the notifier always.
     if (ticketPage && data.ticket_id && data.ticket_id !== ticketPage.dataset.ticketId) {
-      refreshNotifier();
+      if (document.visibilityState === 'hidden') { dirty = true; } else { refreshNotifier(); }
       return;
     }
     scheduleRefresh();

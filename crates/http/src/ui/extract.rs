@@ -69,6 +69,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// A form with nothing but its CSRF token (sign out, delete).
+#[derive(Debug, serde::Deserialize)]
+pub struct Empty {}
+
 /// A file sent with a multipart form.
 pub struct UploadedFile {
     pub filename: String,

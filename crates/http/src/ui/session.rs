@@ -126,11 +126,11 @@ pub async fn sign_in(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
 /// `POST /sign-out`: ends the session and forgets the cookie.
-pub async fn sign_out(State(state): State<AppState>, form: CsrfForm<Empty>) -> Result<Response, PageError> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    form: CsrfForm<super::extract::Empty>,
+) -> Result<Response, PageError> {
     state.service.sign_out(&form.session.session, &form.session.token).await?;
     let mut response = see_other("/sign-in");
     let clear = format!("{SESSION_COOKIE}=; Max-Age=0{}", cookie_attributes(&state));

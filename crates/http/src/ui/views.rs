@@ -140,14 +140,11 @@ pub async fn create_view(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
 /// `POST /views/{id}/delete`
 pub async fn delete_view(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    form: CsrfForm<Empty>,
+    form: CsrfForm<super::extract::Empty>,
 ) -> Result<Response, PageError> {
     state.service.delete_view(&form.session.session.actor, &id).await?;
     Ok(see_other("/inbox"))
