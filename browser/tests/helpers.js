@@ -112,7 +112,10 @@ async function signIn(page) {
 }
 
 const shots = path.join(__dirname, '..', '..', 'docs', 'screenshots');
+/** Saves the README's screenshots when asked (`SWITCHBOARD_SCREENSHOTS=1`), so that an
+ * ordinary run leaves the work tree as it was. */
 async function screenshot(page, name) {
+  if (!process.env.SWITCHBOARD_SCREENSHOTS) return;
   fs.mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: path.join(shots, `${name}.png`) });
 }
