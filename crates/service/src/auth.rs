@@ -13,7 +13,7 @@ use crate::{Actor, Service, ServiceError, ServiceResult};
 /// The prefix of every API token, so that a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "sb_";
 
-fn hash_password(password: &str) -> ServiceResult<String> {
+pub(crate) fn hash_password(password: &str) -> ServiceResult<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| ServiceError::invalid("password", format!("no randomness: {e}")))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::invalid("password", e.to_string()))?;
@@ -28,11 +28,18 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn normalise_email(email: &str) -> ServiceResult<String> {
+/// 32 random bytes as hex: session tokens, CSRF tokens.
+pub(crate) fn random_hex() -> ServiceResult<String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| ServiceError::invalid("token", format!("no randomness: {e}")))?;
+    Ok(hex::encode(raw))
+}
+
+pub(crate) fn normalise_email(email: &str) -> ServiceResult<String> {
     let email = email.trim().to_lowercase();
     let valid = email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
     if !valid {
@@ -73,9 +80,7 @@ impl Service {
     /// only its hash is kept.
     pub async fn create_token(&self, email: &str, label: &str) -> ServiceResult<String> {
         let email = normalise_email(email)?;
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| ServiceError::invalid("token", format!("no randomness: {e}")))?;
-        let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+        let token = format!("{TOKEN_PREFIX}{}", random_hex()?);
         let mut tx = self.begin().await?;
         let agent = agents::find_by_email(&mut tx.conn(), &email)
             .await?

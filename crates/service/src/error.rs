@@ -24,6 +24,9 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("this needs the admin role")]
     Forbidden,
+    /// Too many failed sign-ins from this client for this e-mail; try again later.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: i64 },
     /// A platform webhook failed authentication; nothing was stored.
     #[error("{0}")]
     WebhookRefused(String),

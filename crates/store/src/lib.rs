@@ -25,6 +25,7 @@ mod migrate;
 pub mod outbox;
 mod params;
 pub mod search;
+pub mod sessions;
 pub mod templates;
 pub mod tickets;
 mod time_codec;

@@ -48,6 +48,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_search.sql"),
         postgres: include_str!("../migrations/postgres/0006_search.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0007_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sessions.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

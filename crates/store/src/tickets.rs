@@ -510,3 +510,17 @@ pub async fn count(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<i64> {
     });
     Ok(n)
 }
+
+/// The tickets that carry `ticket` on (`follow_up_of` it), oldest first, as (id, number).
+pub async fn follow_ups(conn: &mut Conn<'_>, workspace: WorkspaceId, ticket: TicketId) -> Result<Vec<(TicketId, i64)>> {
+    let rows: Vec<(Uuid, i64)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, number FROM tickets WHERE workspace_id = $1 AND follow_up_of = $2 ORDER BY created_at, id",
+        )
+        .bind(workspace.0)
+        .bind(ticket.0)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(id, number)| (id.into(), number)).collect())
+}
