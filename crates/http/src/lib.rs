@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, stream, system, tickets, webhooks};
 
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts/{id}", get(contacts::get_contact).patch(contacts::patch_contact))
         .route("/api/v1/contacts/{id}/merge", post(contacts::merge_contacts))
         .route("/api/v1/notifier", get(notifier::get_notifier))
+        .route("/api/v1/stream", get(stream::stream_events))
         .route("/api/v1/files", post(files::upload_file).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
         .route("/api/v1/files/{id}", get(files::download_file))
         .route("/api/v1/messages/{id}/attachments/{index}", get(files::message_attachment))
@@ -102,5 +103,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.service.live().clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open event streams never end by themselves: end them, or the graceful shutdown
+        // would wait on them for ever.
+        live.shutdown();
+    };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

@@ -19,7 +19,7 @@ use switchboard_domain::{
     Attachment, ChannelKind, ConversationKind, DeliveryStatus, EventKind, MessageError, MessageId,
 };
 use switchboard_service::Service;
-use switchboard_service::live::{LiveEvent, LiveEventKind};
+use switchboard_service::live::{self, LiveEvent, LiveEventKind, Recorded};
 use switchboard_store::events::Actor;
 use switchboard_store::outbox::OutboxRow;
 use switchboard_store::{StoreError, accounts, conversations, events, messages, outbox};
@@ -162,10 +162,12 @@ impl OutboxWorker {
                 fail(&mut tx, row, &self.config.worker, &error, row.attempts, now).await?;
             }
         }
-        tx.commit().await?;
-        for row in stale {
-            self.publish(&row).await;
+        let mut recorded = Recorded::default();
+        for row in &stale {
+            recorded.extend(record_update(&mut tx, row, now).await?);
         }
+        tx.commit().await?;
+        self.service.live().publish(recorded);
         Ok(())
     }
 
@@ -254,8 +256,9 @@ impl OutboxWorker {
                 }
             }
         }
+        let recorded = record_update(&mut tx, &row, now).await?;
         tx.commit().await?;
-        self.publish(&row).await;
+        self.service.live().publish(recorded);
         Ok(())
     }
 
@@ -282,20 +285,6 @@ impl OutboxWorker {
         base.mul_f64(factor)
     }
 
-    async fn publish(&self, row: &OutboxRow) {
-        let ticket = match self.service.db().acquire().await {
-            Ok(mut pooled) => messages::outgoing(&mut pooled.conn(), row.message_id).await.ok().flatten(),
-            Err(_) => None,
-        }
-        .and_then(|m| m.ticket_id);
-        if let Some(ticket) = ticket {
-            self.service.live().publish(LiveEvent {
-                workspace_id: row.workspace_id,
-                kind: LiveEventKind::TicketUpdated,
-                ticket_id: ticket.into(),
-            });
-        }
-    }
 
     /// "sent to <channel> via <account>", for the ticket's event log.
     async fn sent_event(
@@ -469,6 +458,20 @@ fn uncertain() -> MessageError {
 
 /// Marks the message failed with the platform's error, ends the outbox row, and writes the
 /// failure to the ticket's event log.
+/// Tells agents watching live that the message's ticket changed (its delivery state did),
+/// in the transaction that changed it.
+async fn record_update(
+    tx: &mut switchboard_store::Tx,
+    row: &OutboxRow,
+    now: OffsetDateTime,
+) -> Result<Recorded, StoreError> {
+    let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) else {
+        return Ok(Recorded::default());
+    };
+    let event = LiveEvent { workspace_id: row.workspace_id, kind: LiveEventKind::TicketUpdated, ticket_id: ticket.into() };
+    live::record(&mut tx.conn(), now, &[event]).await
+}
+
 async fn fail(
     tx: &mut switchboard_store::Tx,
     row: &OutboxRow,

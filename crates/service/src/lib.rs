@@ -65,7 +65,7 @@ impl Default for Config {
 impl Service {
     /// Builds the service and starts its ingest writer on the current Tokio runtime.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        let live = live::LiveBus::new();
+        let live = live::LiveBus::start(db.clone());
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
         Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()), config: Arc::default() }
     }

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_outbox_reply_token.sql"),
         postgres: include_str!("../migrations/postgres/0005_outbox_reply_token.sql"),
     },
+    Migration {
+        version: 8,
+        name: "live_events",
+        sqlite: include_str!("../migrations/sqlite/0008_live_events.sql"),
+        postgres: include_str!("../migrations/postgres/0008_live_events.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
