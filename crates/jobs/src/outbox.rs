@@ -285,7 +285,6 @@ impl OutboxWorker {
         base.mul_f64(factor)
     }
 
-
     /// "sent to <channel> via <account>", for the ticket's event log.
     async fn sent_event(
         &self,
@@ -468,7 +467,8 @@ async fn record_update(
     let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) else {
         return Ok(Recorded::default());
     };
-    let event = LiveEvent { workspace_id: row.workspace_id, kind: LiveEventKind::TicketUpdated, ticket_id: ticket.into() };
+    let event =
+        LiveEvent { workspace_id: row.workspace_id, kind: LiveEventKind::TicketUpdated, ticket_id: ticket.into() };
     live::record(&mut tx.conn(), now, &[event]).await
 }
 

@@ -144,11 +144,7 @@ fn live_events(reports: &[ItemReport]) -> impl Iterator<Item = LiveEvent> + '_ {
 
 /// Runs every job of the batch in one transaction; retries the whole batch when the database
 /// reports a transient failure at commit (a deadlock between nodes, say).
-async fn commit_batch(
-    db: &Db,
-    clock: &dyn Clock,
-    batch: &[Job],
-) -> (Vec<ServiceResult<Vec<ItemReport>>>, Recorded) {
+async fn commit_batch(db: &Db, clock: &dyn Clock, batch: &[Job]) -> (Vec<ServiceResult<Vec<ItemReport>>>, Recorded) {
     let mut last_error = String::new();
     for _ in 0..MAX_ATTEMPTS {
         match try_batch(db, clock, batch).await {

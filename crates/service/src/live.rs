@@ -84,7 +84,14 @@ impl LiveRecord {
             "at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         })
         .to_string();
-        Ok(Self { id: row.id, workspace_id: row.workspace_id, kind, ticket_id: row.ticket_id.into(), at, json: json.into() })
+        Ok(Self {
+            id: row.id,
+            workspace_id: row.workspace_id,
+            kind,
+            ticket_id: row.ticket_id.into(),
+            at,
+            json: json.into(),
+        })
     }
 }
 
@@ -159,13 +166,7 @@ impl LiveBus {
         let (input, rx) = mpsc::unbounded_channel();
         let channels = Channels::default();
         tokio::spawn(Hub { db: db.clone(), channels: channels.clone(), high: HashMap::new() }.run(rx));
-        Self {
-            db,
-            input,
-            channels,
-            shutdown: Arc::new(watch::channel(false).0),
-            listening: Arc::default(),
-        }
+        Self { db, input, channels, shutdown: Arc::new(watch::channel(false).0), listening: Arc::default() }
     }
 
     /// Hands what a committed transaction recorded to this node's listeners.
@@ -346,7 +347,11 @@ impl Hub {
 
 async fn read_log(db: &Db, workspace: WorkspaceId, after: i64) -> Result<Vec<LiveRecord>, StoreError> {
     let mut pooled = db.acquire().await?;
-    live_events::since(&mut pooled.conn(), workspace, after, PAGE).await?.into_iter().map(LiveRecord::from_row).collect()
+    live_events::since(&mut pooled.conn(), workspace, after, PAGE)
+        .await?
+        .into_iter()
+        .map(LiveRecord::from_row)
+        .collect()
 }
 
 /// Where a stream starts.
@@ -364,11 +369,15 @@ pub enum Resume {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamItem {
     /// A new stream starts after this id (so that a reconnect before any event resumes here).
-    Ready { last_event_id: i64 },
+    Ready {
+        last_event_id: i64,
+    },
     Event(Arc<LiveRecord>),
     /// Events the client missed are no longer kept (or its position is unknown): reload what
     /// is shown, then carry on after this id.
-    Reset { last_event_id: i64 },
+    Reset {
+        last_event_id: i64,
+    },
 }
 
 /// One agent's stream of their workspace's live events.

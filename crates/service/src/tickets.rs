@@ -237,7 +237,12 @@ impl Service {
         }
         let ticket = self.load(&mut conn, actor, id).await?;
         let view = self.view(&mut conn, ticket).await?;
-        let recorded = record(&mut conn, now, &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }]).await?;
+        let recorded = record(
+            &mut conn,
+            now,
+            &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }],
+        )
+        .await?;
         tx.commit().await?;
         self.live().publish(recorded);
         Ok(view)
@@ -334,7 +339,12 @@ impl Service {
         }
         tickets::touch(&mut conn, id, now, None).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
-        let recorded = record(&mut conn, now, &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }]).await?;
+        let recorded = record(
+            &mut conn,
+            now,
+            &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }],
+        )
+        .await?;
         tx.commit().await?;
         if !note {
             self.outbox_signal.notify_one();
