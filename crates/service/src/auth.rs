@@ -13,7 +13,7 @@ use crate::{Actor, Service, ServiceError, ServiceResult};
 /// The prefix of every API token, so that a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "sb_";
 
-fn hash_password(password: &str) -> ServiceResult<String> {
+pub(crate) fn hash_password(password: &str) -> ServiceResult<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| ServiceError::invalid("password", format!("no randomness: {e}")))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::invalid("password", e.to_string()))?;
@@ -32,7 +32,7 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn normalise_email(email: &str) -> ServiceResult<String> {
+pub(crate) fn normalise_email(email: &str) -> ServiceResult<String> {
     let email = email.trim().to_lowercase();
     let valid = email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
     if !valid {

@@ -14,6 +14,7 @@ pub mod ingest;
 mod ingest_events;
 pub mod live;
 pub mod notifier;
+pub mod setup;
 pub mod templates;
 pub mod tickets;
 pub mod webhooks;
