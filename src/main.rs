@@ -11,6 +11,7 @@ use switchboard_http::AppState;
 use switchboard_service::{DEFAULT_WORKSPACE, Service};
 use switchboard_store::Db;
 
+mod bench;
 mod demo;
 mod simulate;
 
@@ -92,6 +93,11 @@ enum Command {
         #[arg(long, default_value = "demo")]
         seed: String,
     },
+    /// Measure a running server.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Manage admin agents.
     Admin {
         #[command(subcommand)]
@@ -101,6 +107,28 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Webhook → agents' live streams: opens many streams, sends messages, times the events.
+    Live {
+        /// The server to measure.
+        #[arg(long, env = "SWITCHBOARD_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin's API token (the streams are that agent's).
+        #[arg(long, env = "SWITCHBOARD_TOKEN")]
+        token: String,
+        /// How many agents' streams to hold open.
+        #[arg(long, default_value_t = 5000)]
+        streams: usize,
+        /// How many messages to send.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Messages per second.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
     },
 }
 
@@ -170,6 +198,9 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             simulate::run(simulate::Options { url, token, kinds, accounts, customers, rate, count, seed }).await
+        }
+        Command::Bench { command: BenchCommand::Live { url, token, streams, count, rate } } => {
+            bench::live(bench::Options { url, token, streams, count, rate }).await
         }
         Command::Migrate { db } => {
             connect(&db.database).await?.close().await;
