@@ -162,10 +162,8 @@ impl OutboxWorker {
                 fail(&mut tx, row, &self.config.worker, &error, row.attempts, now).await?;
             }
         }
-        let mut recorded = Recorded::default();
-        for row in &stale {
-            recorded.extend(record_update(&mut tx, row, now).await?);
-        }
+        // One record call for all of them: it takes the workspaces' head rows in order.
+        let recorded = record_updates(&mut tx, &stale, now).await?;
         tx.commit().await?;
         self.service.live().publish(recorded);
         Ok(())
@@ -256,7 +254,7 @@ impl OutboxWorker {
                 }
             }
         }
-        let recorded = record_update(&mut tx, &row, now).await?;
+        let recorded = record_updates(&mut tx, std::slice::from_ref(&row), now).await?;
         tx.commit().await?;
         self.service.live().publish(recorded);
         Ok(())
@@ -457,19 +455,21 @@ fn uncertain() -> MessageError {
 
 /// Marks the message failed with the platform's error, ends the outbox row, and writes the
 /// failure to the ticket's event log.
-/// Tells agents watching live that the message's ticket changed (its delivery state did),
-/// in the transaction that changed it.
-async fn record_update(
+/// Tells agents watching live that the messages' tickets changed (their delivery state did),
+/// in the transaction that changed them.
+async fn record_updates(
     tx: &mut switchboard_store::Tx,
-    row: &OutboxRow,
+    rows: &[OutboxRow],
     now: OffsetDateTime,
 ) -> Result<Recorded, StoreError> {
-    let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) else {
-        return Ok(Recorded::default());
-    };
-    let event =
-        LiveEvent { workspace_id: row.workspace_id, kind: LiveEventKind::TicketUpdated, ticket_id: ticket.into() };
-    live::record(&mut tx.conn(), now, &[event]).await
+    let mut changed = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) {
+            let ticket_id = ticket.into();
+            changed.push(LiveEvent { workspace_id: row.workspace_id, kind: LiveEventKind::TicketUpdated, ticket_id });
+        }
+    }
+    live::record(&mut tx.conn(), now, &changed).await
 }
 
 async fn fail(

@@ -12,6 +12,7 @@
 //! what it missed was pruned (older than a day), which it is told (`Reset`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use switchboard_domain::{TicketId, WorkspaceId};
 use switchboard_store::live_events::{self, Announcements, Heard, LiveEventRow, NewLiveEvent};
 use switchboard_store::{Conn, Db, StoreError};
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{Actor, Service, ServiceError, ServiceResult};
 
@@ -101,12 +102,6 @@ impl LiveRecord {
 #[must_use = "publish the recorded events once the transaction commits"]
 pub struct Recorded(Vec<LiveRecord>);
 
-impl Recorded {
-    pub fn extend(&mut self, other: Recorded) {
-        self.0.extend(other.0);
-    }
-}
-
 /// Writes `events` to the live log inside the caller's transaction: the one call every use
 /// case that publishes makes before it commits. Workspaces are taken in id order, so two
 /// transactions touching the same workspaces lock their head rows in the same order.
@@ -156,7 +151,7 @@ pub struct LiveBus {
     db: Db,
     input: mpsc::UnboundedSender<Input>,
     channels: Channels,
-    shutdown: Arc<watch::Sender<bool>>,
+    stopped: Arc<AtomicBool>,
     listening: Arc<tokio::sync::OnceCell<()>>,
 }
 
@@ -166,7 +161,7 @@ impl LiveBus {
         let (input, rx) = mpsc::unbounded_channel();
         let channels = Channels::default();
         tokio::spawn(Hub { db: db.clone(), channels: channels.clone(), high: HashMap::new() }.run(rx));
-        Self { db, input, channels, shutdown: Arc::new(watch::channel(false).0), listening: Arc::default() }
+        Self { db, input, channels, stopped: Arc::default(), listening: Arc::default() }
     }
 
     /// Hands what a committed transaction recorded to this node's listeners.
@@ -179,7 +174,10 @@ impl LiveBus {
     /// Ends every stream (the server is shutting down): open responses finish, so a graceful
     /// shutdown does not wait on them for ever. Streams opened afterwards end at once.
     pub fn shutdown(&self) {
-        self.shutdown.send_replace(true);
+        self.stopped.store(true, Ordering::SeqCst);
+        // Dropping the channels closes them: every listener's next wait ends. (A flag each
+        // listener polled would cost every one of them a wake-up registration per event.)
+        self.channels.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Joins the workspace's channel. Returns once the hub knows where the log ends, so that
@@ -190,6 +188,10 @@ impl LiveBus {
         }
         let rx = {
             let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+            if self.stopped.load(Ordering::SeqCst) {
+                // Shutting down: a channel that is closed already.
+                return Ok(broadcast::channel(1).1);
+            }
             channels.entry(workspace).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
         };
         let (ready, answer) = oneshot::channel();
@@ -207,10 +209,13 @@ impl LiveBus {
                 let message = match heard.next().await {
                     Ok(Heard::New(a)) => Input::Announced { workspace: a.workspace_id, first: a.first, last: a.last },
                     Ok(Heard::Reconnected) => Input::Resync,
-                    // The pool closed: the node is stopping.
+                    Ok(Heard::Ended) => break,
                     Err(e) => {
-                        tracing::debug!(error = %e, "live announcements ended");
-                        break;
+                        // The database is away; once back, whatever was announced meanwhile is
+                        // read from the log.
+                        tracing::warn!(error = %e, "live announcements interrupted");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Input::Resync
                     }
                 };
                 if input.send(message).is_err() {
@@ -385,7 +390,10 @@ pub struct LiveStream {
     db: Db,
     workspace: WorkspaceId,
     rx: broadcast::Receiver<Arc<LiveRecord>>,
-    shutdown: watch::Receiver<bool>,
+    stopped: Arc<AtomicBool>,
+    /// Ticks when a heartbeat is due. One timer for the stream's life: re-arming one on every
+    /// event would cost each of thousands of listeners a timer registration per event.
+    heartbeat: Option<tokio::time::Interval>,
     /// The last id handed out.
     last: i64,
     /// Whether the log may hold events after `last` that the channel will not bring.
@@ -394,11 +402,11 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
-    /// The next events, waiting up to `idle` for one. `Some(empty)` means nothing happened
-    /// meanwhile (time for a heartbeat); `None` that the stream is over (shutdown).
+    /// The next events, as soon as there are any. `Some(empty)` means a heartbeat is due (every
+    /// `idle`, whatever came meanwhile); `None` that the stream is over (shutdown).
     pub async fn next_batch(&mut self, idle: Duration) -> Option<Vec<StreamItem>> {
         loop {
-            if *self.shutdown.borrow() {
+            if self.stopped.load(Ordering::Relaxed) {
                 return None;
             }
             if !self.pending.is_empty() {
@@ -415,11 +423,15 @@ impl LiveStream {
                     }
                 }
             }
+            let heartbeat = self.heartbeat.get_or_insert_with(|| {
+                let mut every = tokio::time::interval_at(tokio::time::Instant::now() + idle, idle);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                every
+            });
             tokio::select! {
-                _ = self.shutdown.changed() => return None,
-                received = tokio::time::timeout(idle, self.rx.recv()) => match received {
-                    Err(_) => return Some(Vec::new()),
-                    Ok(Ok(record)) => {
+                _ = heartbeat.tick() => return Some(Vec::new()),
+                received = self.rx.recv() => match received {
+                    Ok(record) => {
                         self.take(record);
                         // Whatever else is already waiting goes out in the same write.
                         loop {
@@ -430,8 +442,8 @@ impl LiveStream {
                             }
                         }
                     }
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.behind = true,
-                    Ok(Err(broadcast::error::RecvError::Closed)) => return None,
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.behind = true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
                 },
             }
         }
@@ -483,7 +495,8 @@ impl Service {
             db: self.db().clone(),
             workspace,
             rx,
-            shutdown: bus.shutdown.subscribe(),
+            stopped: bus.stopped.clone(),
+            heartbeat: None,
             last: bounds.last,
             behind: false,
             pending: VecDeque::new(),

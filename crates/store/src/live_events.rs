@@ -225,6 +225,8 @@ pub enum Heard {
     New(Announcement),
     /// The connection was lost and made again: announcements may have been missed meanwhile.
     Reconnected,
+    /// The pool was closed: the node is stopping.
+    Ended,
 }
 
 impl Announcements {
@@ -237,10 +239,15 @@ impl Announcements {
         Ok(Some(Self(listener)))
     }
 
-    /// The next announcement. An error means listening is over (the pool was closed).
+    /// The next announcement. After an error (the database is unreachable), calling again
+    /// tries to connect again.
     pub async fn next(&mut self) -> Result<Heard> {
         loop {
-            match self.0.try_recv().await? {
+            let heard = match self.0.try_recv().await {
+                Err(sqlx::Error::PoolClosed) => return Ok(Heard::Ended),
+                other => other?,
+            };
+            match heard {
                 None => return Ok(Heard::Reconnected),
                 Some(n) => match Announcement::parse(n.payload()) {
                     Some(a) => return Ok(Heard::New(a)),
