@@ -110,5 +110,10 @@ pub async fn serve(
         // would wait on them for ever.
         live.shutdown();
     };
+    // Live events are small writes that must leave at once, not wait for the previous one's
+    // acknowledgement (Nagle's algorithm).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
