@@ -3,7 +3,9 @@
 //! connected agents per node). It opens `--streams` event streams on a running server, then
 //! sends `--count` signed messages, each from a new customer, one after another at `--rate`;
 //! every stream should see one `ticket_created` per message, in order. The k-th event of each
-//! stream is timed against the moment the k-th webhook was answered (and sent).
+//! stream is timed against the moment the k-th webhook was answered (and sent). With
+//! `--stream-url` the streams are opened on another node of the same database, to time the
+//! way across nodes (Postgres `NOTIFY`).
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub struct Options {
     pub url: String,
+    /// Where the streams are opened, if not on `url`: another node on the same database.
+    pub stream_url: Option<String>,
     pub token: String,
     pub streams: usize,
     pub count: usize,
@@ -22,7 +26,8 @@ const MARK: &[u8] = b"\nevent: ticket_created\n";
 
 pub async fn live(options: Options) -> anyhow::Result<()> {
     let base = options.url.trim_end_matches('/').to_owned();
-    let host = base.strip_prefix("http://").context("--url must be http://host:port")?.to_owned();
+    let stream_base = options.stream_url.as_deref().unwrap_or(&base).trim_end_matches('/');
+    let host = stream_base.strip_prefix("http://").context("the streams' URL must be http://host:port")?.to_owned();
     let client = switchboard_channels::http_client();
     let secret = format!("bench-{}", time::OffsetDateTime::now_utc().unix_timestamp_nanos());
     let line = client

@@ -120,6 +120,9 @@ enum BenchCommand {
         /// An admin's API token (the streams are that agent's).
         #[arg(long, env = "SWITCHBOARD_TOKEN")]
         token: String,
+        /// Open the streams on this node instead (another node on the same database).
+        #[arg(long)]
+        stream_url: Option<String>,
         /// How many agents' streams to hold open.
         #[arg(long, default_value_t = 5000)]
         streams: usize,
@@ -199,8 +202,8 @@ async fn main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             simulate::run(simulate::Options { url, token, kinds, accounts, customers, rate, count, seed }).await
         }
-        Command::Bench { command: BenchCommand::Live { url, token, streams, count, rate } } => {
-            bench::live(bench::Options { url, token, streams, count, rate }).await
+        Command::Bench { command: BenchCommand::Live { url, token, stream_url, streams, count, rate } } => {
+            bench::live(bench::Options { url, stream_url, token, streams, count, rate }).await
         }
         Command::Migrate { db } => {
             connect(&db.database).await?.close().await;
