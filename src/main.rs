@@ -11,7 +11,9 @@ use switchboard_http::AppState;
 use switchboard_service::{DEFAULT_WORKSPACE, Service};
 use switchboard_store::Db;
 
-mod bench;
+mod bench_live;
+mod bench_search;
+mod demo;
 mod simulate;
 
 #[derive(Parser)]
@@ -44,6 +46,10 @@ enum Command {
         /// Where uploaded files and fetched media are kept.
         #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "switchboard-data")]
         data_dir: std::path::PathBuf,
+        /// Load a demo workspace (agents, lines of every kind answered by built-in fake
+        /// platforms, some history) and keep simulated customers writing in.
+        #[arg(long, env = "SWITCHBOARD_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+        demo: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -88,7 +94,7 @@ enum Command {
         #[arg(long, default_value = "demo")]
         seed: String,
     },
-    /// The benchmark harness.
+    /// The benchmark harness: inbox-scale search, and live streams of a running server.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -102,6 +108,48 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Webhook → agents' live streams: opens many streams, sends messages, times the events.
+    Live {
+        /// The server to measure.
+        #[arg(long, env = "SWITCHBOARD_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin's API token (the streams are that agent's).
+        #[arg(long, env = "SWITCHBOARD_TOKEN")]
+        token: String,
+        /// Open the streams on this node instead (another node on the same database).
+        #[arg(long)]
+        stream_url: Option<String>,
+        /// How many agents' streams to hold open.
+        #[arg(long, default_value_t = 5000)]
+        streams: usize,
+        /// How many messages to send.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Messages per second.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+    },
+    /// Fill a database to inbox scale (once) and measure views, the ticket page and searches.
+    Search {
+        /// The database to fill and measure; a separate one from production's.
+        #[arg(long, env = "SWITCHBOARD_BENCH_DATABASE_URL", default_value = "sqlite://switchboard-bench.db")]
+        database: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: u64,
+        #[arg(long, default_value_t = 5)]
+        messages_per_ticket: u64,
+        #[arg(long, default_value_t = 20)]
+        agents: u64,
+        /// Measured runs of each query.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
@@ -120,27 +168,6 @@ enum AdminCommand {
         workspace: String,
         #[command(flatten)]
         db: DbArgs,
-    },
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Fill a database to inbox scale (once) and measure views, the ticket page and searches.
-    Search {
-        /// The database to fill and measure; a separate one from production's.
-        #[arg(long, env = "SWITCHBOARD_BENCH_DATABASE_URL", default_value = "sqlite://switchboard-bench.db")]
-        database: String,
-        #[arg(long, default_value_t = 1_000_000)]
-        tickets: u64,
-        #[arg(long, default_value_t = 5)]
-        messages_per_ticket: u64,
-        #[arg(long, default_value_t = 20)]
-        agents: u64,
-        /// Measured runs of each query.
-        #[arg(long, default_value_t = 200)]
-        iterations: usize,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
     },
 }
 
@@ -169,8 +196,8 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, public_url, api_base_url, data_dir, db } => {
-            serve(&listen, public_url, api_base_url, data_dir, &db.database).await
+        Command::Serve { listen, public_url, api_base_url, data_dir, demo, db } => {
+            serve(Serve { listen, public_url, api_base_url, data_dir, demo }, &db.database).await
         }
         Command::FakePlatforms { listen } => {
             let fake = switchboard_fakes::FakePlatforms::spawn(&listen).await?;
@@ -195,7 +222,20 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench {
             command: BenchCommand::Search { database, tickets, messages_per_ticket, agents, iterations, seed },
-        } => bench::run(bench::Options { database, tickets, messages_per_ticket, agents, iterations, seed }).await,
+        } => {
+            bench_search::run(bench_search::Options {
+                database,
+                tickets,
+                messages_per_ticket,
+                agents,
+                iterations,
+                seed,
+            })
+            .await
+        }
+        Command::Bench { command: BenchCommand::Live { url, token, stream_url, streams, count, rate } } => {
+            bench_live::live(bench_live::Options { url, stream_url, token, streams, count, rate }).await
+        }
         Command::Migrate { db } => {
             connect(&db.database).await?.close().await;
             eprintln!("migrations applied");
@@ -240,29 +280,99 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(
-    listen: &str,
+/// What `serve` was asked to do.
+struct Serve {
+    listen: String,
     public_url: Option<String>,
     api_base_url: Option<String>,
     data_dir: std::path::PathBuf,
-    database: &str,
-) -> anyhow::Result<()> {
+    demo: bool,
+}
+
+/// How often the demo's simulated customers write.
+const DEMO_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often live events older than a day are pruned.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn serve(options: Serve, database: &str) -> anyhow::Result<()> {
+    let Serve { listen, public_url, api_base_url, data_dir, demo } = options;
     let service = service(database).await?;
     service.set_api_base_override(api_base_url);
     service.set_files_dir(data_dir.join("files"));
-    let worker = switchboard_jobs::OutboxWorker::new(service.clone(), Default::default()).spawn();
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
     let public_url = public_url.unwrap_or_else(|| format!("http://{local}"));
     service.set_public_url(&public_url);
+    // The demo's history is written (and its replies delivered, "back then") before the
+    // worker starts, so that the worker never sends a reply of three days ago as of now.
+    let demo = if demo { Some(start_demo(&service).await?) } else { None };
+    let worker = switchboard_jobs::OutboxWorker::new(service.clone(), Default::default()).spawn();
+    let pruner = tokio::spawn({
+        let service = service.clone();
+        async move {
+            loop {
+                tokio::time::sleep(PRUNE_EVERY).await;
+                match service.prune_live_events().await {
+                    Ok(n) if n > 0 => tracing::debug!(live.pruned = n, "pruned old live events"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning live events failed"),
+                }
+            }
+        }
+    });
     tracing::info!("Switchboard listening on http://{local} (database {}, public URL {public_url})", redact(database));
+    let feeder = demo.as_ref().map(|(loaded, fakes, token)| {
+        // The feeder calls this server directly, wherever the public address points.
+        let own = if local.ip().is_unspecified() {
+            format!("http://127.0.0.1:{}", local.port())
+        } else {
+            format!("http://{local}")
+        };
+        print_demo(&public_url, loaded, fakes, token);
+        demo::feed(&loaded.lines, &own, &public_url, DEMO_INTERVAL)
+    });
     let state = AppState { service: service.clone(), public_url };
     switchboard_http::serve(listener, state, shutdown_signal()).await?;
+    if let Some(feeder) = feeder {
+        feeder.abort();
+    }
+    pruner.abort();
     // Let the worker finish the message in hand, so no send is cut between the platform's
     // acceptance and its record.
     worker.stop(std::time::Duration::from_secs(30)).await;
     service.db().close().await;
     Ok(())
+}
+
+/// Starts the fake platforms and loads the demo workspace.
+async fn start_demo(service: &Service) -> anyhow::Result<(demo::Demo, switchboard_fakes::FakePlatforms, String)> {
+    let fakes = switchboard_fakes::FakePlatforms::spawn("127.0.0.1:0").await.context("starting the fake platforms")?;
+    let loaded = demo::load(service, &fakes.base_url).await.context("loading the demo")?;
+    let token = service.create_token(demo::ADMIN.email, "demo").await?;
+    Ok((loaded, fakes, token))
+}
+
+fn print_demo(public_url: &str, loaded: &demo::Demo, fakes: &switchboard_fakes::FakePlatforms, token: &str) {
+    let agents: Vec<&str> = demo::AGENTS.iter().map(|a| a.email).collect();
+    let kinds: Vec<&str> = switchboard_channels::simulate::KINDS.iter().map(|k| k.as_str()).collect();
+    println!(
+        "\n  Switchboard demo{}\n\n  \
+         Open      {public_url}/ and sign in there\n  \
+         Admin     {} / {}\n  \
+         Agents    {} (password {})\n  \
+         Simulator a customer writes every {} s ({})\n  \
+         Replies   go to the built-in fake platforms at {} (see {}/_fake/requests)\n  \
+         API token {token}  (curl -H 'Authorization: Bearer …' {public_url}/api/v1/tickets)\n",
+        if loaded.history_written { " (workspace `Demo` loaded)" } else { " (workspace `Demo` was already loaded)" },
+        demo::ADMIN.email,
+        demo::ADMIN.password,
+        agents.join(", "),
+        demo::AGENTS[0].password,
+        DEMO_INTERVAL.as_secs(),
+        kinds.join(", "),
+        fakes.base_url,
+        fakes.base_url,
+    );
 }
 
 async fn shutdown_signal() {

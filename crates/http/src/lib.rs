@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
 use crate::ui::{assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.
@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(search::search))
         .route("/api/v1/views", get(search::list_views).post(search::create_view))
         .route("/api/v1/views/{id}", axum::routing::delete(search::delete_view))
+        .route("/api/v1/stream", get(stream::stream_events))
         .route("/api/v1/files", post(files::upload_file).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
         .route("/api/v1/files/{id}", get(files::download_file))
         .route("/api/v1/messages/{id}/attachments/{index}", get(files::message_attachment))
@@ -133,6 +134,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.service.live().clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open event streams never end by themselves: end them, or the graceful shutdown
+        // would wait on them for ever.
+        live.shutdown();
+    };
+    // Live events are small writes that must leave at once, not wait for the previous one's
+    // acknowledgement (Nagle's algorithm).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     // The client's address is kept for the sign-in limiter.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search,
         contacts::list_contacts, contacts::get_contact, contacts::patch_contact, contacts::merge_contacts,
         notifier::get_notifier,
         search::search, search::list_views, search::create_view, search::delete_view,
+        stream::stream_events,
         webhooks::receive_api, webhooks::receive,
         dead_letters::list_dead_letters, dead_letters::replay_dead_letter,
         files::upload_file, files::download_file, files::message_attachment,

@@ -19,7 +19,7 @@ use switchboard_domain::{
     Attachment, ChannelKind, ConversationKind, DeliveryStatus, EventKind, MessageError, MessageId,
 };
 use switchboard_service::Service;
-use switchboard_service::live::{LiveEvent, LiveEventKind};
+use switchboard_service::live::{self, LiveEvent, LiveEventKind, Recorded};
 use switchboard_store::events::Actor;
 use switchboard_store::outbox::OutboxRow;
 use switchboard_store::{StoreError, accounts, conversations, events, messages, outbox};
@@ -162,10 +162,10 @@ impl OutboxWorker {
                 fail(&mut tx, row, &self.config.worker, &error, row.attempts, now).await?;
             }
         }
+        // One record call for all of them: it takes the workspaces' head rows in order.
+        let recorded = record_updates(&mut tx, &stale, now).await?;
         tx.commit().await?;
-        for row in stale {
-            self.publish(&row).await;
-        }
+        self.service.live().publish(recorded);
         Ok(())
     }
 
@@ -254,8 +254,9 @@ impl OutboxWorker {
                 }
             }
         }
+        let recorded = record_updates(&mut tx, std::slice::from_ref(&row), now).await?;
         tx.commit().await?;
-        self.publish(&row).await;
+        self.service.live().publish(recorded);
         Ok(())
     }
 
@@ -280,21 +281,6 @@ impl OutboxWorker {
         let _ = getrandom::fill(&mut byte);
         let factor = 0.75 + f64::from(byte[0]) / 255.0 * 0.5;
         base.mul_f64(factor)
-    }
-
-    async fn publish(&self, row: &OutboxRow) {
-        let ticket = match self.service.db().acquire().await {
-            Ok(mut pooled) => messages::outgoing(&mut pooled.conn(), row.message_id).await.ok().flatten(),
-            Err(_) => None,
-        }
-        .and_then(|m| m.ticket_id);
-        if let Some(ticket) = ticket {
-            self.service.live().publish(LiveEvent {
-                workspace_id: row.workspace_id,
-                kind: LiveEventKind::TicketUpdated,
-                ticket_id: ticket.into(),
-            });
-        }
     }
 
     /// "sent to <channel> via <account>", for the ticket's event log.
@@ -469,6 +455,23 @@ fn uncertain() -> MessageError {
 
 /// Marks the message failed with the platform's error, ends the outbox row, and writes the
 /// failure to the ticket's event log.
+/// Tells agents watching live that the messages' tickets changed (their delivery state did),
+/// in the transaction that changed them.
+async fn record_updates(
+    tx: &mut switchboard_store::Tx,
+    rows: &[OutboxRow],
+    now: OffsetDateTime,
+) -> Result<Recorded, StoreError> {
+    let mut changed = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(ticket) = messages::outgoing(&mut tx.conn(), row.message_id).await?.and_then(|m| m.ticket_id) {
+            let ticket_id = ticket.into();
+            changed.push(LiveEvent { workspace_id: row.workspace_id, kind: LiveEventKind::TicketUpdated, ticket_id });
+        }
+    }
+    live::record(&mut tx.conn(), now, &changed).await
+}
+
 async fn fail(
     tx: &mut switchboard_store::Tx,
     row: &OutboxRow,

@@ -23,7 +23,7 @@ use switchboard_store::{Conn, Db, StoreError, Tx, contacts, conversations, event
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::live::{LiveBus, LiveEvent, LiveEventKind};
+use crate::live::{LiveBus, LiveEvent, LiveEventKind, Recorded};
 use crate::{ServiceError, ServiceResult};
 
 /// The most requests one transaction takes.
@@ -120,38 +120,35 @@ async fn writer(db: Db, clock: Arc<dyn Clock>, live: LiveBus, mut rx: mpsc::Rece
                 Err(_) => break,
             }
         }
-        let results = commit_batch(&db, clock.as_ref(), &batch).await;
+        let (results, recorded) = commit_batch(&db, clock.as_ref(), &batch).await;
+        live.publish(recorded);
         for (job, result) in batch.into_iter().zip(results) {
-            if let Ok(reports) = &result {
-                publish(&live, reports);
-            }
             // The caller may have gone away (client hung up); the data is committed anyway.
             let _ = job.reply.send(result);
         }
     }
 }
 
-fn publish(live: &LiveBus, reports: &[ItemReport]) {
-    for r in reports {
+/// What agents watching live should hear of the stored items.
+fn live_events(reports: &[ItemReport]) -> impl Iterator<Item = LiveEvent> + '_ {
+    reports.iter().filter_map(|r| {
         let kind = match r.outcome {
             Outcome::Created => LiveEventKind::TicketCreated,
             Outcome::Appended | Outcome::Reopened => LiveEventKind::MessageReceived,
             Outcome::Updated => LiveEventKind::TicketUpdated,
-            Outcome::Duplicate | Outcome::Blocked | Outcome::Ignored => continue,
+            Outcome::Duplicate | Outcome::Blocked | Outcome::Ignored => return None,
         };
-        if let (Some(ticket_id), Some(workspace_id)) = (r.ticket_id, r.workspace_id) {
-            live.publish(LiveEvent { workspace_id, kind, ticket_id });
-        }
-    }
+        Some(LiveEvent { workspace_id: r.workspace_id?, kind, ticket_id: r.ticket_id? })
+    })
 }
 
 /// Runs every job of the batch in one transaction; retries the whole batch when the database
 /// reports a transient failure at commit (a deadlock between nodes, say).
-async fn commit_batch(db: &Db, clock: &dyn Clock, batch: &[Job]) -> Vec<ServiceResult<Vec<ItemReport>>> {
+async fn commit_batch(db: &Db, clock: &dyn Clock, batch: &[Job]) -> (Vec<ServiceResult<Vec<ItemReport>>>, Recorded) {
     let mut last_error = String::new();
     for _ in 0..MAX_ATTEMPTS {
         match try_batch(db, clock, batch).await {
-            Ok(results) => return results,
+            Ok(done) => return done,
             Err(StoreError::Transient(e)) => last_error = e,
             Err(e) => {
                 tracing::error!(error = %e, "ingest batch failed");
@@ -160,21 +157,26 @@ async fn commit_batch(db: &Db, clock: &dyn Clock, batch: &[Job]) -> Vec<ServiceR
             }
         }
     }
-    batch.iter().map(|_| Err(ServiceError::Store(StoreError::Transient(last_error.clone())))).collect()
+    let failed = batch.iter().map(|_| Err(ServiceError::Store(StoreError::Transient(last_error.clone())))).collect();
+    (failed, Recorded::default())
 }
 
 async fn try_batch(
     db: &Db,
     clock: &dyn Clock,
     batch: &[Job],
-) -> Result<Vec<ServiceResult<Vec<ItemReport>>>, StoreError> {
+) -> Result<(Vec<ServiceResult<Vec<ItemReport>>>, Recorded), StoreError> {
     let mut tx = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         results.push(run_job(&mut tx, clock, job).await?);
     }
+    // Recorded last, outside the requests' savepoints: only what is kept is announced, and
+    // the workspace's head row is locked only for the moment before commit.
+    let events: Vec<LiveEvent> = results.iter().flatten().flat_map(|reports| live_events(reports)).collect();
+    let recorded = crate::live::record(&mut tx.conn(), clock.now(), &events).await?;
     tx.commit().await?;
-    Ok(results)
+    Ok((results, recorded))
 }
 
 /// One request inside its savepoint, retried after conflicts. An error that is the

@@ -17,6 +17,7 @@ pub mod notifier;
 pub mod overview;
 pub mod search;
 pub mod sessions;
+pub mod setup;
 pub mod templates;
 pub mod tickets;
 pub mod webhooks;
@@ -70,7 +71,7 @@ impl Default for Config {
 impl Service {
     /// Builds the service and starts its ingest writer on the current Tokio runtime.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        let live = live::LiveBus::new();
+        let live = live::LiveBus::start(db.clone());
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
         Self {
             db,

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use crate::compose::{Draft, check_send, compose, private_reply_ticket, validate_body};
 use crate::ingest::{change_status, finish_new_ticket, subject_from};
-use crate::live::{LiveEvent, LiveEventKind};
+use crate::live::{LiveEvent, LiveEventKind, record};
 use crate::{Actor, Service, ServiceError, ServiceResult};
 
 /// A ticket with its reply window as of now.
@@ -244,8 +244,14 @@ impl Service {
         }
         let ticket = self.load(&mut conn, actor, id).await?;
         let view = self.view(&mut conn, ticket).await?;
+        let recorded = record(
+            &mut conn,
+            now,
+            &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }],
+        )
+        .await?;
         tx.commit().await?;
-        self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
+        self.live().publish(recorded);
         Ok(view)
     }
 
@@ -340,11 +346,17 @@ impl Service {
         }
         tickets::touch(&mut conn, id, now, None).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        let recorded = record(
+            &mut conn,
+            now,
+            &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }],
+        )
+        .await?;
         tx.commit().await?;
         if !note {
             self.outbox_signal.notify_one();
         }
-        self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id });
+        self.live().publish(recorded);
         Ok(message)
     }
 
@@ -453,9 +465,11 @@ impl Service {
         let ticket = self.load(&mut conn, actor, ticket_id).await?;
         let view = self.view(&mut conn, ticket).await?;
         let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        let created = LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketCreated, ticket_id };
+        let recorded = record(&mut conn, now, &[created]).await?;
         tx.commit().await?;
         self.outbox_signal.notify_one();
-        self.live().publish(LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketCreated, ticket_id });
+        self.live().publish(recorded);
         Ok((view, message))
     }
 }

@@ -132,3 +132,23 @@ pub async fn find_by_external_id(
     });
     rows.into_iter().map(Row::into_account).collect()
 }
+
+/// Points a line's platform calls at another address (`None`: the platform's own). Returns
+/// whether the line exists in the workspace.
+pub async fn set_api_base_url(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    id: ChannelAccountId,
+    api_base_url: Option<&str>,
+) -> Result<bool> {
+    let n = with_conn!(conn, c => {
+        sqlx::query("UPDATE channel_accounts SET api_base_url = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(api_base_url)
+            .bind(workspace.0)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(n == 1)
+}

@@ -20,6 +20,7 @@ mod db;
 pub mod dead_letters;
 pub mod events;
 pub mod files;
+pub mod live_events;
 pub mod messages;
 mod migrate;
 pub mod outbox;

@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0007_sessions.sql"),
     },
+    Migration {
+        version: 8,
+        name: "live_events",
+        sqlite: include_str!("../migrations/sqlite/0008_live_events.sql"),
+        postgres: include_str!("../migrations/postgres/0008_live_events.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

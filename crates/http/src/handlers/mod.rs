@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod files;
 pub mod notifier;
 pub mod search;
+pub mod stream;
 pub mod system;
 pub mod tickets;
 pub mod webhooks;

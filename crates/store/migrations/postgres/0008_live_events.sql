@@ -1,0 +1,20 @@
+-- The live stream's durable log (DESIGN §9): every change agents see live is written here in the
+-- same transaction as the change, so that a stream resumed with Last-Event-ID — on any node —
+-- gets exactly what it missed. Ids count per workspace, without gaps: each is taken from the
+-- workspace's head row, whose row lock orders concurrent writers, so that ids become visible in
+-- order (a sequence could commit 7 before 6, and a reader past 7 would never see 6).
+-- Rows are pruned by age; what was pruned is the prefix below the smallest id still held.
+CREATE TABLE live_event_heads (
+    workspace_id UUID PRIMARY KEY REFERENCES workspaces(id),
+    last_id BIGINT NOT NULL
+);
+
+CREATE TABLE live_events (
+    workspace_id UUID NOT NULL,
+    id BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    ticket_id UUID NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX live_events_created ON live_events (created_at);
