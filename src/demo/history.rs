@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use switchboard_domain::{
     Agent, ChannelAccount, ChannelKind, Clock, InboundItem, InboundSender, ThreadRef, TicketId, TicketStatus,
     Visibility,
@@ -14,8 +15,6 @@ use switchboard_service::compose::Draft;
 use switchboard_service::tickets::{NewReply, TicketPatch};
 use switchboard_service::{Actor, Service};
 use time::OffsetDateTime;
-
-use anyhow::Context;
 
 use super::{DemoLine, regular};
 
