@@ -11,7 +11,8 @@ use switchboard_http::AppState;
 use switchboard_service::{DEFAULT_WORKSPACE, Service};
 use switchboard_store::Db;
 
-mod bench;
+mod bench_live;
+mod bench_search;
 mod demo;
 mod simulate;
 
@@ -93,7 +94,7 @@ enum Command {
         #[arg(long, default_value = "demo")]
         seed: String,
     },
-    /// Measure a running server.
+    /// The benchmark harness: inbox-scale search, and live streams of a running server.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -132,6 +133,23 @@ enum BenchCommand {
         /// Messages per second.
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
+    },
+    /// Fill a database to inbox scale (once) and measure views, the ticket page and searches.
+    Search {
+        /// The database to fill and measure; a separate one from production's.
+        #[arg(long, env = "SWITCHBOARD_BENCH_DATABASE_URL", default_value = "sqlite://switchboard-bench.db")]
+        database: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: u64,
+        #[arg(long, default_value_t = 5)]
+        messages_per_ticket: u64,
+        #[arg(long, default_value_t = 20)]
+        agents: u64,
+        /// Measured runs of each query.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
@@ -202,8 +220,21 @@ async fn main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             simulate::run(simulate::Options { url, token, kinds, accounts, customers, rate, count, seed }).await
         }
+        Command::Bench {
+            command: BenchCommand::Search { database, tickets, messages_per_ticket, agents, iterations, seed },
+        } => {
+            bench_search::run(bench_search::Options {
+                database,
+                tickets,
+                messages_per_ticket,
+                agents,
+                iterations,
+                seed,
+            })
+            .await
+        }
         Command::Bench { command: BenchCommand::Live { url, token, stream_url, streams, count, rate } } => {
-            bench::live(bench::Options { url, stream_url, token, streams, count, rate }).await
+            bench_live::live(bench_live::Options { url, stream_url, token, streams, count, rate }).await
         }
         Command::Migrate { db } => {
             connect(&db.database).await?.close().await;

@@ -47,6 +47,34 @@ pub struct Agent {
     pub active: bool,
 }
 
+/// Whether an agent is at work: automations hand tickets only to agents who are online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Online,
+    Away,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Away => "away",
+        }
+    }
+}
+
+impl std::str::FromStr for Availability {
+    type Err = crate::DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "online" => Ok(Self::Online),
+            "away" => Ok(Self::Away),
+            _ => Err(crate::DomainError::invalid("availability", format!("unknown `{s}` (online, away)"))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     pub id: TeamId,

@@ -68,12 +68,18 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code(), refusal.message())
             }
             ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            ServiceError::InvalidQuery(err) => Self::bad_request("invalid_query", err.to_string()),
             ServiceError::Unauthenticated => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "send a valid API token as `Authorization: Bearer <token>`",
+                "send a valid API token as `Authorization: Bearer <token>`, or sign in",
             ),
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "this needs the admin role"),
+            ServiceError::TooManyAttempts { retry_after_secs } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed attempts; try again in {} minutes", (retry_after_secs + 59) / 60),
+            ),
             ServiceError::WebhookRefused(reason) => Self::new(StatusCode::UNAUTHORIZED, "invalid_signature", reason),
             ServiceError::Store(StoreError::Conflict(_)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "the change conflicts with another one; try again")

@@ -85,20 +85,67 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The agent behind `Authorization: Bearer <token>`.
+/// The name of the agent UI's session cookie.
+pub const SESSION_COOKIE: &str = "sb_session";
+
+/// The header the UI's scripts send the session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The agent behind `Authorization: Bearer <token>`, or behind the UI's session cookie.
+/// A cookie-authenticated request that changes anything (any method but GET, HEAD and
+/// OPTIONS) must also carry the session's CSRF token in `X-CSRF-Token`: a cross-site page
+/// can make the browser send the cookie, but cannot read the token.
 pub struct Authed(pub Actor);
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .map(str::trim);
+        if let Some(token) = bearer {
+            return Ok(Self(state.service.authenticate_token(token).await?));
+        }
+        let token = cookie(&parts.headers, SESSION_COOKIE)
             .ok_or_else(|| ApiError::from(switchboard_service::ServiceError::Unauthenticated))?;
-        Ok(Self(state.service.authenticate_token(token).await?))
+        let session = state.service.authenticate_session(token).await?;
+        if !is_safe(&parts.method) {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !same_secret(sent, &session.csrf_token) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "a signed-in browser must send the session's CSRF token in `X-CSRF-Token`",
+                ));
+            }
+        }
+        Ok(Self(session.actor))
     }
+}
+
+/// Methods that change nothing, and so need no CSRF token.
+pub fn is_safe(method: &axum::http::Method) -> bool {
+    matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS)
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && !b.is_empty() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

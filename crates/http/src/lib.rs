@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod openapi;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -19,7 +20,8 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, stream, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
+use crate::ui::{assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts/{id}", get(contacts::get_contact).patch(contacts::patch_contact))
         .route("/api/v1/contacts/{id}/merge", post(contacts::merge_contacts))
         .route("/api/v1/notifier", get(notifier::get_notifier))
+        .route("/api/v1/search", get(search::search))
+        .route("/api/v1/views", get(search::list_views).post(search::create_view))
+        .route("/api/v1/views/{id}", axum::routing::delete(search::delete_view))
         .route("/api/v1/stream", get(stream::stream_events))
         .route("/api/v1/files", post(files::upload_file).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)))
         .route("/api/v1/files/{id}", get(files::download_file))
@@ -58,6 +63,32 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dead-letters/{id}/replay", post(dead_letters::replay_dead_letter))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
         .route("/webhooks/{kind}/{account_id}", get(webhooks::receive).post(webhooks::receive))
+        // The agent UI (pages; forms carry the session's CSRF token).
+        .route("/", get(inbox::inbox))
+        .route("/inbox", get(inbox::inbox))
+        .route("/notifier", get(inbox::notifier))
+        .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/me/availability", post(session::set_availability))
+        .route(
+            "/tickets/new",
+            get(compose::new_ticket_form)
+                .post(compose::create_ticket)
+                .layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)),
+        )
+        .route("/tickets/{id}", get(ui::tickets::show_ticket))
+        .route(
+            "/tickets/{id}/messages",
+            post(ui::tickets::reply).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_REQUEST)),
+        )
+        .route("/tickets/{id}/properties", post(ui::tickets::update_properties))
+        .route("/contacts/{id}", get(ui::contacts::show_contact).post(ui::contacts::update_contact))
+        .route("/contacts/{id}/merge", post(ui::contacts::merge_contact))
+        .route("/search", get(ui::views::search))
+        .route("/views", post(ui::views::create_view))
+        .route("/views/new", get(ui::views::new_view_form))
+        .route("/views/{id}/delete", post(ui::views::delete_view))
+        .route("/assets/{version}/{name}", get(assets::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_id))
@@ -115,5 +146,7 @@ pub async fn serve(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The client's address is kept for the sign-in limiter.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, stream, system, tickets, webhooks};
+use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, stream,
         tickets::list_messages, tickets::create_message, tickets::list_events,
         contacts::list_contacts, contacts::get_contact, contacts::patch_contact, contacts::merge_contacts,
         notifier::get_notifier,
+        search::search, search::list_views, search::create_view, search::delete_view,
         stream::stream_events,
         webhooks::receive_api, webhooks::receive,
         dead_letters::list_dead_letters, dead_letters::replay_dead_letter,
@@ -31,6 +32,7 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, stream,
         dto::MergeIn, dto::IdentityOut, dto::ReplyWindowOut, dto::AttachmentIo, dto::AuthorOut,
         dto::TemplateIn, dto::TemplateOut, dto::TemplateList, dto::TemplateSendIn, dto::FirstMessageIn,
         webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList, files::FileOut,
+        search::SearchOut, search::ViewOut, search::ViewList, search::ViewIn,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

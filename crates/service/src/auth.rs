@@ -28,8 +28,15 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// 32 random bytes as hex: session tokens, CSRF tokens.
+pub(crate) fn random_hex() -> ServiceResult<String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| ServiceError::invalid("token", format!("no randomness: {e}")))?;
+    Ok(hex::encode(raw))
 }
 
 pub(crate) fn normalise_email(email: &str) -> ServiceResult<String> {
@@ -73,9 +80,7 @@ impl Service {
     /// only its hash is kept.
     pub async fn create_token(&self, email: &str, label: &str) -> ServiceResult<String> {
         let email = normalise_email(email)?;
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| ServiceError::invalid("token", format!("no randomness: {e}")))?;
-        let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+        let token = format!("{TOKEN_PREFIX}{}", random_hex()?);
         let mut tx = self.begin().await?;
         let agent = agents::find_by_email(&mut tx.conn(), &email)
             .await?

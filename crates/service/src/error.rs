@@ -17,10 +17,16 @@ pub enum ServiceError {
     /// The change conflicts with the current state (a closed ticket, a taken e-mail…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Search text that does not parse: where (a character offset) and why.
+    #[error("{0}")]
+    InvalidQuery(switchboard_domain::search::ParseError),
     #[error("authentication required")]
     Unauthenticated,
     #[error("this needs the admin role")]
     Forbidden,
+    /// Too many failed sign-ins from this client for this e-mail; try again later.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: i64 },
     /// A platform webhook failed authentication; nothing was stored.
     #[error("{0}")]
     WebhookRefused(String),

@@ -14,6 +14,9 @@ pub mod ingest;
 mod ingest_events;
 pub mod live;
 pub mod notifier;
+pub mod overview;
+pub mod search;
+pub mod sessions;
 pub mod setup;
 pub mod templates;
 pub mod tickets;
@@ -40,6 +43,8 @@ pub struct Service {
     outbox_signal: Arc<tokio::sync::Notify>,
     /// What the node was configured with (public URL, files folder, platform address override).
     config: Arc<std::sync::RwLock<Config>>,
+    /// Failed sign-ins per e-mail and client (the agent UI).
+    sign_in_limiter: sessions::SignInLimiter,
 }
 
 /// A node's configuration that use cases need.
@@ -68,7 +73,15 @@ impl Service {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         let live = live::LiveBus::start(db.clone());
         let ingestor = ingest::Ingestor::start(db.clone(), clock.clone(), live.clone());
-        Self { db, clock, ingestor, live, outbox_signal: Arc::new(tokio::sync::Notify::new()), config: Arc::default() }
+        Self {
+            db,
+            clock,
+            ingestor,
+            live,
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            config: Arc::default(),
+            sign_in_limiter: sessions::SignInLimiter::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {

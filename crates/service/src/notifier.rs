@@ -72,7 +72,10 @@ impl Service {
             let mut rows = Vec::with_capacity(found.len());
             for t in found {
                 let customer = match t.contact_id {
-                    Some(c) => contacts::get(&mut conn, ws, c).await?.and_then(|c| c.name),
+                    Some(c) => match contacts::get(&mut conn, ws, c).await? {
+                        Some(contact) => crate::overview::named(&mut conn, contact).await?.name,
+                        None => None,
+                    },
                     None => None,
                 };
                 let inbound = counts.get(&t.id).copied().unwrap_or(0);

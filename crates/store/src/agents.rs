@@ -1,6 +1,6 @@
 //! Agents, their API tokens, and teams.
 
-use switchboard_domain::{Agent, AgentId, Role, Team, TeamId, TokenId, WorkspaceId};
+use switchboard_domain::{Agent, AgentId, Availability, Role, Team, TeamId, TokenId, WorkspaceId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,19 +19,31 @@ struct Row {
 impl TryFrom<Row> for Agent {
     type Error = StoreError;
     fn try_from(r: Row) -> Result<Self> {
-        Ok(Agent {
-            id: r.id.into(),
-            workspace_id: r.workspace_id.into(),
-            email: r.email,
-            name: r.name,
-            role: match r.role.as_str() {
-                "admin" => Role::Admin,
-                "agent" => Role::Agent,
-                other => return Err(StoreError::Corrupt(format!("agent role `{other}`"))),
-            },
-            active: r.active,
-        })
+        agent_from_parts(r.id, r.workspace_id, r.email, r.name, &r.role, r.active)
     }
+}
+
+/// An agent from its columns, for queries that join agents to something else.
+pub(crate) fn agent_from_parts(
+    id: Uuid,
+    workspace_id: Uuid,
+    email: String,
+    name: String,
+    role: &str,
+    active: bool,
+) -> Result<Agent> {
+    Ok(Agent {
+        id: id.into(),
+        workspace_id: workspace_id.into(),
+        email,
+        name,
+        role: match role {
+            "admin" => Role::Admin,
+            "agent" => Role::Agent,
+            other => return Err(StoreError::Corrupt(format!("agent role `{other}`"))),
+        },
+        active,
+    })
 }
 
 const COLUMNS: &str = "SELECT a.id, a.workspace_id, a.email, a.name, a.role, a.active FROM agents a";
@@ -219,4 +231,54 @@ pub async fn add_team_member(conn: &mut Conn<'_>, team: &Team, agent: AgentId) -
             .rows_affected()
     });
     Ok(())
+}
+
+/// Sets an agent's availability.
+pub async fn set_availability(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    agent: AgentId,
+    availability: Availability,
+) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE agents SET availability = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(availability.as_str())
+            .bind(workspace.0)
+            .bind(agent.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// The agent with this e-mail and their password hash (`None` for agents who have none).
+pub async fn find_with_password(conn: &mut Conn<'_>, email: &str) -> Result<Option<(Agent, Option<String>)>> {
+    #[derive(sqlx::FromRow)]
+    struct WithHash {
+        #[sqlx(flatten)]
+        agent: Row,
+        password_hash: Option<String>,
+    }
+    let row: Option<WithHash> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT a.id, a.workspace_id, a.email, a.name, a.role, a.active, a.password_hash FROM agents a \
+             WHERE a.email = $1",
+        )
+        .bind(email.to_lowercase())
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.map(|r| Ok((Agent::try_from(r.agent)?, r.password_hash))).transpose()
+}
+
+/// Who of the workspace is online.
+pub async fn online(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<AgentId>> {
+    let rows: Vec<(Uuid,)> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT id FROM agents WHERE workspace_id = $1 AND availability = 'online' AND active = TRUE")
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id.into()).collect())
 }

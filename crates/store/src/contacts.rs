@@ -101,6 +101,9 @@ pub async fn create(
         .await?
             .rows_affected()
     });
+    if new.name.is_some() || new.email.is_some() || new.phone.is_some() {
+        crate::search::reindex_contact(conn, id.into()).await?;
+    }
     Ok(id.into())
 }
 
@@ -177,7 +180,7 @@ pub async fn update(conn: &mut Conn<'_>, contact: &Contact, now: OffsetDateTime)
         .await?
             .rows_affected()
     });
-    Ok(())
+    crate::search::reindex_contact(conn, contact.id).await
 }
 
 /// The identity of `external_id` on the account, with whether its contact is blocked.
@@ -236,6 +239,7 @@ pub async fn create_identity(
         .await?
             .rows_affected()
     });
+    crate::search::reindex_contact(conn, contact).await?;
     Ok(id.into())
 }
 
@@ -247,24 +251,37 @@ pub async fn refresh_identity(
     sender: &InboundSender,
     inbound_at: OffsetDateTime,
 ) -> Result<()> {
-    with_conn!(conn, c => {
+    // Most messages repeat what the platform said last time: the search index is rebuilt only
+    // when a name, number, address or handle actually changed.
+    let changed: Option<Uuid> = with_conn!(conn, c => {
         sqlx::query(
+            "UPDATE identities SET avatar_url = COALESCE($1, avatar_url), \
+             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $2 THEN $2 ELSE last_inbound_at END \
+             WHERE id = $3",
+        )
+        .bind(&sender.avatar_url)
+        .bind(to_millis(inbound_at))
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query_scalar(
             "UPDATE identities SET name = COALESCE($1, name), phone = COALESCE($2, phone), \
-             email = COALESCE($3, email), username = COALESCE($4, username), avatar_url = COALESCE($5, avatar_url), \
-             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $6 THEN $6 ELSE last_inbound_at END \
-             WHERE id = $7",
+             email = COALESCE($3, email), username = COALESCE($4, username) \
+             WHERE id = $5 AND (COALESCE($1, name) IS DISTINCT FROM name OR COALESCE($2, phone) IS DISTINCT FROM phone \
+             OR COALESCE($3, email) IS DISTINCT FROM email OR COALESCE($4, username) IS DISTINCT FROM username) \
+             RETURNING contact_id",
         )
         .bind(&sender.name)
         .bind(&sender.phone)
         .bind(&sender.email)
         .bind(&sender.username)
-        .bind(&sender.avatar_url)
-        .bind(to_millis(inbound_at))
         .bind(id.0)
-        .execute(&mut *c)
+        .fetch_optional(&mut *c)
         .await?
-            .rows_affected()
     });
+    if let Some(contact) = changed {
+        crate::search::reindex_contact(conn, contact.into()).await?;
+    }
     Ok(())
 }
 
@@ -359,6 +376,8 @@ pub async fn merge(
         }
         moved
     });
+    crate::search::reindex_contact(conn, from).await?;
+    crate::search::reindex_contact(conn, into).await?;
     Ok(moved)
 }
 
@@ -373,4 +392,33 @@ pub async fn set_subscribed(conn: &mut Conn<'_>, id: IdentityId, subscribed: boo
             .rows_affected()
     });
     Ok(())
+}
+
+/// Contacts matching a query of the search language, most recently updated first (or in its
+/// `order_by:` by creation or update); `None` when the query names fields users do not have.
+pub async fn search(
+    conn: &mut Conn<'_>,
+    scope: &crate::search::Scope,
+    query: &switchboard_domain::search::Query,
+    limit: i64,
+) -> Result<Option<Vec<Contact>>> {
+    use switchboard_domain::search::{Direction, SortField};
+    let mut p = Params::default();
+    let Some(cond) = crate::search::contact_condition(conn.backend(), scope, query, &mut p) else { return Ok(None) };
+    let (key, dir) = match query.order_by {
+        Some((SortField::Created, d)) => ("c.created_at", d),
+        Some((_, d)) => ("c.updated_at", d),
+        None => ("c.updated_at", Direction::Desc),
+    };
+    let dir = if dir == Direction::Asc { "ASC" } else { "DESC" };
+    let sql = format!(
+        "{CONTACT_COLUMNS} c WHERE c.workspace_id = {} AND c.merged_into IS NULL AND {cond} \
+         ORDER BY {key} {dir}, c.id {dir} LIMIT {}",
+        p.push(Param::Uuid(scope.workspace.0)),
+        p.push(Param::Int(limit))
+    );
+    let rows: Vec<ContactRow> = with_conn!(conn, c => {
+        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+    });
+    Ok(Some(rows.into_iter().map(Into::into).collect()))
 }

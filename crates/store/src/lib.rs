@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod bench;
 pub mod contacts;
 pub mod conversations;
 mod db;
@@ -24,9 +25,12 @@ pub mod messages;
 mod migrate;
 pub mod outbox;
 mod params;
+pub mod search;
+pub mod sessions;
 pub mod templates;
 pub mod tickets;
 mod time_codec;
+pub mod views;
 pub mod workspaces;
 
 pub use db::{Backend, Conn, Db, PooledConn, Tx};

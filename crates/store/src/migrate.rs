@@ -43,6 +43,18 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0005_outbox_reply_token.sql"),
     },
     Migration {
+        version: 6,
+        name: "search",
+        sqlite: include_str!("../migrations/sqlite/0006_search.sql"),
+        postgres: include_str!("../migrations/postgres/0006_search.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0007_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sessions.sql"),
+    },
+    Migration {
         version: 8,
         name: "live_events",
         sqlite: include_str!("../migrations/sqlite/0008_live_events.sql"),
@@ -94,6 +106,11 @@ pub(crate) async fn run(db: &Db) -> Result<()> {
                 .execute(&mut *c)
                 .await?;
         });
+        if m.version == 6 {
+            // The handles of the contacts that existed before search are computed in Rust
+            // (digits, lowercasing), as every later change computes them.
+            crate::search::reindex_unindexed(&mut conn).await?;
+        }
         tracing::info!(migration.version = m.version, migration.name = m.name, "applied migration");
     }
     tx.commit().await

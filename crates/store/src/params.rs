@@ -8,6 +8,10 @@ pub enum Param {
     Uuid(Uuid),
     Text(String),
     Int(i64),
+    Bool(bool),
+    /// A value or a NULL of that column type (Postgres types NULLs too).
+    OptUuid(Option<Uuid>),
+    OptText(Option<String>),
 }
 
 /// Binds `params` in order onto a `sqlx::query`/`query_as`/`query_scalar` builder.
@@ -21,6 +25,9 @@ macro_rules! bind_all {
                 $crate::Param::Uuid(v) => q.bind(*v),
                 $crate::Param::Text(v) => q.bind(v.clone()),
                 $crate::Param::Int(v) => q.bind(*v),
+                $crate::Param::Bool(v) => q.bind(*v),
+                $crate::Param::OptUuid(v) => q.bind(*v),
+                $crate::Param::OptText(v) => q.bind(v.clone()),
             };
         }
         q

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use switchboard_domain::search::{Direction, Query, SortField};
 use switchboard_domain::{
     AgentId, ChannelAccountId, ChannelKind, ContactId, ConversationId, LatestTicket, Origin, TeamId, Ticket, TicketId,
     TicketKind, TicketStatus, WorkspaceId,
@@ -10,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::params::Params;
+use crate::search::Scope;
 use crate::{Conn, Param, Result, StoreError, bind_all, from_millis, json, parse, to_millis, with_conn};
 
 #[derive(sqlx::FromRow)]
@@ -220,21 +222,72 @@ pub struct TicketFilter {
     pub channel: Option<ChannelKind>,
     pub kind: Option<TicketKind>,
     pub contact: Option<ContactId>,
+    /// A query in the search language, with who asks and when; its `order_by:` orders the list.
+    pub search: Option<(Query, Scope)>,
 }
 
-/// A position in the list: the `(updated_at, id)` of the last ticket of the previous page.
+/// A position in the list: the sort key (by default `updated_at`) and id of the last ticket
+/// of the previous page.
 pub type Cursor = (i64, Uuid);
 
-/// Tickets of the workspace matching `filter`, latest activity first, after `cursor`.
-pub async fn list(
+/// What a list is ordered by: a column (or the status rank), and whether descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub key: SortField,
+    pub descending: bool,
+}
+
+impl Default for Order {
+    fn default() -> Self {
+        Self { key: SortField::Updated, descending: true }
+    }
+}
+
+impl Order {
+    fn of(filter: &TicketFilter) -> Self {
+        match filter.search.as_ref().and_then(|(q, _)| q.order_by) {
+            Some((key, direction)) => Self { key, descending: direction == Direction::Desc },
+            None => Self::default(),
+        }
+    }
+
+    fn expression(self) -> String {
+        match self.key {
+            SortField::Updated => "t.updated_at".to_owned(),
+            SortField::Created => "t.created_at".to_owned(),
+            SortField::Status => {
+                let arms: String = TicketStatus::ALL
+                    .iter()
+                    .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), crate::search::status_rank(*s)))
+                    .collect();
+                format!("(CASE t.status{arms} ELSE 0 END)")
+            }
+        }
+    }
+
+    /// The key a ticket has in this order: what its cursor holds.
+    pub fn key_of(self, ticket: &Ticket) -> i64 {
+        match self.key {
+            SortField::Updated => to_millis(ticket.updated_at),
+            SortField::Created => to_millis(ticket.created_at),
+            SortField::Status => crate::search::status_rank(ticket.status),
+        }
+    }
+}
+
+/// The order `filter` lists tickets in.
+pub fn order_of(filter: &TicketFilter) -> Order {
+    Order::of(filter)
+}
+
+/// The `WHERE` of a filtered list, its parameters pushed onto `p`.
+async fn filter_sql(
     conn: &mut Conn<'_>,
     workspace: WorkspaceId,
     filter: &TicketFilter,
-    cursor: Option<Cursor>,
-    limit: i64,
-) -> Result<Vec<Ticket>> {
-    let mut p = Params::default();
-    let mut sql = format!("{COLUMNS} WHERE t.workspace_id = {}", p.push(Param::Uuid(workspace.0)));
+    p: &mut Params,
+) -> Result<String> {
+    let mut sql = format!(" WHERE t.workspace_id = {}", p.push(Param::Uuid(workspace.0)));
     if !filter.statuses.is_empty() {
         let list =
             filter.statuses.iter().map(|s| p.push(Param::Text(s.as_str().to_owned()))).collect::<Vec<_>>().join(", ");
@@ -263,12 +316,52 @@ pub async fn list(
     if let Some(contact) = filter.contact {
         sql.push_str(&format!(" AND t.contact_id = {}", p.push(Param::Uuid(contact.0))));
     }
+    if let Some((query, scope)) = &filter.search {
+        let common = crate::search::common_terms(conn, query).await?;
+        let cond = crate::search::ticket_condition(conn.backend(), scope, query, &common, p);
+        sql.push_str(&format!(" AND {cond}"));
+    }
+    Ok(sql)
+}
+
+/// How many tickets match `filter`, counting no further than `cap` (a view's badge says
+/// "999+" rather than scan a million rows to say more).
+pub async fn count_matching(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    filter: &TicketFilter,
+    cap: i64,
+) -> Result<i64> {
+    let mut p = Params::default();
+    let filter_sql = filter_sql(conn, workspace, filter, &mut p).await?;
+    let sql =
+        format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{filter_sql} LIMIT {}) capped", p.push(Param::Int(cap)));
+    let n: i64 = with_conn!(conn, c => {
+        bind_all!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &p.0).fetch_one(&mut *c).await?
+    });
+    Ok(n)
+}
+
+/// Tickets of the workspace matching `filter`, in its order (latest activity first unless
+/// its query says otherwise), after `cursor`.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    filter: &TicketFilter,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Vec<Ticket>> {
+    let mut p = Params::default();
+    let mut sql = format!("{COLUMNS}{}", filter_sql(conn, workspace, filter, &mut p).await?);
+    let order = Order::of(filter);
+    let key = order.expression();
+    let (cmp, dir) = if order.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some((at, id)) = cursor {
         let a = p.push(Param::Int(at));
         let i = p.push(Param::Uuid(id));
-        sql.push_str(&format!(" AND (t.updated_at < {a} OR (t.updated_at = {a} AND t.id < {i}))"));
+        sql.push_str(&format!(" AND ({key} {cmp} {a} OR ({key} = {a} AND t.id {cmp} {i}))"));
     }
-    sql.push_str(&format!(" ORDER BY t.updated_at DESC, t.id DESC LIMIT {}", p.push(Param::Int(limit))));
+    sql.push_str(&format!(" ORDER BY {key} {dir}, t.id {dir} LIMIT {}", p.push(Param::Int(limit))));
     let rows: Vec<Row> = with_conn!(conn, c => {
         bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
     });
@@ -416,4 +509,18 @@ pub async fn count(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<i64> {
             .await?
     });
     Ok(n)
+}
+
+/// The tickets that carry `ticket` on (`follow_up_of` it), oldest first, as (id, number).
+pub async fn follow_ups(conn: &mut Conn<'_>, workspace: WorkspaceId, ticket: TicketId) -> Result<Vec<(TicketId, i64)>> {
+    let rows: Vec<(Uuid, i64)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, number FROM tickets WHERE workspace_id = $1 AND follow_up_of = $2 ORDER BY created_at, id",
+        )
+        .bind(workspace.0)
+        .bind(ticket.0)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(id, number)| (id.into(), number)).collect())
 }

@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod dead_letters;
 pub mod files;
 pub mod notifier;
+pub mod search;
 pub mod stream;
 pub mod system;
 pub mod tickets;

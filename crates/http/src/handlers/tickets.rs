@@ -34,6 +34,10 @@ pub struct TicketQuery {
     pub tag: Option<String>,
     pub channel: Option<String>,
     pub kind: Option<String>,
+    /// a query of the search language, e.g. `status<solved tags:vip refund` (DESIGN §7)
+    pub q: Option<String>,
+    /// a view: `mine`, `unassigned`, `all_open`, `public`, `spam` or a saved view's id
+    pub view: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 25
     pub limit: Option<i64>,
@@ -60,10 +64,12 @@ fn filter_from(q: &TicketQuery, me: AgentId) -> Result<TicketFilter, ApiError> {
         channel: q.channel.as_deref().map(str::parse::<ChannelKind>).transpose()?,
         kind: q.kind.as_deref().map(str::parse::<TicketKind>).transpose()?,
         contact: None,
+        search: None,
     })
 }
 
-/// Tickets of the workspace, latest activity first.
+/// Tickets of the workspace, latest activity first; filtered by the parameters, a view and a
+/// query of the search language, all of which must hold.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(TicketQuery),
     responses((status = 200, body = TicketList), (status = 400, body = ErrorBody)))]
 pub async fn list_tickets(
@@ -73,7 +79,10 @@ pub async fn list_tickets(
 ) -> Result<Json<TicketList>, ApiError> {
     let filter = filter_from(&q, actor.agent.id)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
-    let page = state.service.list_tickets(&actor, &filter, cursor, q.limit.unwrap_or(25)).await?;
+    let page = state
+        .service
+        .find_tickets(&actor, filter, q.view.as_deref(), q.q.as_deref(), cursor, q.limit.unwrap_or(25))
+        .await?;
     Ok(Json(TicketList {
         tickets: page.tickets.into_iter().map(Into::into).collect(),
         next_cursor: encode_cursor(page.next_cursor),

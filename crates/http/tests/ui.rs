@@ -1,0 +1,299 @@
+//! The agent UI over HTTP: signing in, sessions on the pages and the API, CSRF refusals,
+//! throttled guessing, and customer text escaped in pages. Runs on both backends.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+use switchboard_testkit::TestApp;
+
+const PASSWORD: &str = "a long enough password";
+
+/// A browser of one: keeps the cookies it is given, follows no redirect by itself.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    csp: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        // Installs the TLS provider reqwest needs, even for plain HTTP.
+        let _ = switchboard_channels::http_client();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { client, base: app.address.clone(), cookies: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let res = req.header(COOKIE, self.cookie_header()).send().await.unwrap();
+        let set_cookies: Vec<String> =
+            res.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for c in &set_cookies {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                self.cookies.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        Page {
+            status: res.status(),
+            location: res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()),
+            csp: res.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()),
+            set_cookies,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Opens the sign-in page and signs in.
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/sign-in?next=/inbox").await;
+        let token = hidden(&form.body, "login_csrf");
+        self.post_form(
+            "/sign-in",
+            &[("email", email), ("password", password), ("next", "/inbox"), ("login_csrf", &token)],
+        )
+        .await
+    }
+}
+
+/// The value of a hidden field of a page.
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no field {name} in the page")) + marker.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn agent(app: &TestApp) -> String {
+    let email = format!("agent-{}@example.com", uuid::Uuid::now_v7().simple());
+    app.service.create_admin(switchboard_service::DEFAULT_WORKSPACE, &email, PASSWORD, Some("Ana")).await.unwrap();
+    email
+}
+
+/// A customer writes `text` on the generic webhook; returns the ticket's id.
+async fn customer_ticket(app: &TestApp, text: &str) -> String {
+    let account = app.api_account("s3cret").await;
+    let sent =
+        app.deliver(&account, "s3cret", json!([{"id": "m1", "from": {"id": "u1", "name": "Eve"}, "text": text}])).await;
+    assert_eq!(sent.status, StatusCode::OK, "{:?}", sent.body);
+    app.get("/api/v1/tickets").await.body["tickets"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_agent_signs_in_with_the_password_and_works_in_the_session() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let mut browser = Browser::new(&app);
+
+    let first = browser.get("/inbox").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert_eq!(first.location.as_deref(), Some("/sign-in?next=%2Finbox"));
+
+    let wrong = browser.sign_in(&email, "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("do not match"));
+
+    let signed = browser.sign_in(&email, PASSWORD).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed.location.as_deref(), Some("/inbox"));
+    let session = signed.set_cookies.iter().find(|c| c.starts_with("sb_session=")).expect("a session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    assert!(!session.contains("Secure"), "not Secure on a plain-http public URL: {session}");
+
+    let inbox = browser.get("/inbox").await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.body.contains("Your social messaging tickets"));
+    assert!(inbox.csp.unwrap().contains("script-src 'self'"));
+
+    // Signing out ends the session: the old cookie opens nothing any more.
+    let old = browser.cookies.clone();
+    let csrf = hidden(&inbox.body, "csrf");
+    let out = browser.post_form("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    browser.cookies = old;
+    assert_eq!(browser.get("/inbox").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/api/v1/tickets").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_sign_in_posted_without_the_form_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let mut browser = Browser::new(&app);
+    let page =
+        browser.post_form("/sign-in", &[("email", &email), ("password", PASSWORD), ("login_csrf", "forged")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.set_cookies.iter().all(|c| !c.starts_with("sb_session=")));
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_even_for_the_right_one() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..5 {
+        assert_eq!(browser.sign_in(&email, "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let blocked = browser.sign_in(&email, PASSWORD).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(blocked.body.contains("Too many failed sign-ins"));
+    // Another agent from the same address is not held up.
+    let other = agent(&app).await;
+    assert_eq!(browser.sign_in(&other, PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_form_without_the_session_csrf_token_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let ticket = customer_ticket(&app, "hello").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+    let page = browser.get(&format!("/tickets/{ticket}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = hidden(&page.body, "csrf");
+
+    let path = format!("/tickets/{ticket}/properties");
+    let forged = browser.post_form(&path, &[("csrf", "0000"), ("status", "pending"), ("status_before", "new")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let missing = browser.post_form(&path, &[("status", "pending"), ("status_before", "new")]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/api/v1/tickets/{ticket}")).await.body["status"], "new");
+
+    let real = browser.post_form(&path, &[("csrf", &csrf), ("status", "pending"), ("status_before", "new")]).await;
+    assert_eq!(real.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/v1/tickets/{ticket}")).await.body["status"], "pending");
+}
+
+#[tokio::test]
+async fn the_api_takes_the_session_cookie_and_wants_the_csrf_header_to_write() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let ticket = customer_ticket(&app, "hello").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+    let csrf = hidden(&browser.get("/inbox").await.body, "csrf");
+
+    let list = browser.get("/api/v1/tickets").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&ticket));
+
+    let url = format!("{}/api/v1/tickets/{ticket}", app.address);
+    let patch = json!({"status": "open"});
+    let without = browser.client.patch(&url).json(&patch);
+    let refused = browser.send(without).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("csrf_failed"));
+    let with = browser.client.patch(&url).header("x-csrf-token", &csrf).json(&patch);
+    assert_eq!(browser.send(with).await.status, StatusCode::OK);
+    assert_eq!(app.get(&format!("/api/v1/tickets/{ticket}")).await.body["status"], "open");
+}
+
+#[tokio::test]
+async fn customer_text_is_escaped_on_every_page_it_shows_on() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let evil = r#"<script>alert("x")</script><img src=x onerror=alert(1)>"#;
+    let ticket = customer_ticket(&app, evil).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+    for path in [format!("/tickets/{ticket}"), "/inbox?view=all_open".to_owned(), "/notifier".to_owned()] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!page.body.contains("<script>alert"), "{path} shows raw script");
+        assert!(!page.body.contains("<img src=x"), "{path} shows a raw tag");
+    }
+    let page = browser.get(&format!("/tickets/{ticket}")).await;
+    let shown = page.body.find("class=\"body\">").map(|i| &page.body[i..i + 120]).unwrap_or("");
+    assert!(
+        shown.starts_with("class=\"body\">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#60;img src=x"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_behind_an_https_public_url() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let db = switchboard_testkit::TestDb::new().await;
+    let clock = std::sync::Arc::new(switchboard_testkit::TestClock::new(switchboard_testkit::epoch()));
+    let service = switchboard_service::Service::new(db.connect().await, clock);
+    service.create_admin(switchboard_service::DEFAULT_WORKSPACE, "sec@example.com", PASSWORD, None).await.unwrap();
+    let app = switchboard_http::router(switchboard_http::AppState {
+        service,
+        public_url: "https://inbox.example.com".to_owned(),
+    });
+
+    let form = app.clone().oneshot(Request::get("/sign-in").body(Body::empty()).unwrap()).await.unwrap();
+    let login_cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(login_cookie.contains("; Secure"), "{login_cookie}");
+    let html = String::from_utf8(axum::body::to_bytes(form.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    let token = hidden(&html, "login_csrf");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("email", "sec@example.com"), ("password", PASSWORD), ("login_csrf", token.as_str())])
+        .finish();
+    let request = Request::post("/sign-in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", login_cookie.split(';').next().unwrap())
+        .body(Body::from(body))
+        .unwrap();
+    let signed = app.oneshot(request).await.unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let session = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("sb_session="))
+        .expect("a session cookie");
+    assert!(session.contains("; Secure") && session.contains("HttpOnly"), "{session}");
+}
+
+#[tokio::test]
+async fn an_agent_sets_themself_away_and_online_again() {
+    let app = TestApp::spawn().await;
+    let email = agent(&app).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+    let page = browser.get("/inbox").await;
+    assert!(page.body.contains("● Online"), "signing in sets the agent online");
+    let csrf = hidden(&page.body, "csrf");
+    let away = browser
+        .post_form("/me/availability", &[("csrf", &csrf), ("availability", "away"), ("back", "/notifier")])
+        .await;
+    assert_eq!(away.location.as_deref(), Some("/notifier"));
+    assert!(browser.get("/inbox").await.body.contains("○ Away"));
+    let elsewhere = browser
+        .post_form("/me/availability", &[("csrf", &csrf), ("availability", "online"), ("back", "//evil.example")])
+        .await;
+    assert_eq!(elsewhere.location.as_deref(), Some("/"), "never sent to another site");
+    assert!(browser.get("/inbox").await.body.contains("● Online"));
+}
