@@ -275,10 +275,13 @@ impl Cx<'_> {
             }
             Backend::Postgres => {
                 let q = self.text(text);
+                // One UNION of two index lookups: an OR of the two would make the planner
+                // compute every ticket's subject vector instead of using its index.
                 format!(
-                    "(to_tsvector('simple', COALESCE(t.subject, '')) @@ phraseto_tsquery('simple', {q}) \
-                     OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.workspace_id = {ws} AND \
-                     to_tsvector('simple', COALESCE(m.body, '')) @@ phraseto_tsquery('simple', {q})))",
+                    "t.id IN (SELECT s.id FROM tickets s WHERE s.workspace_id = {ws} AND \
+                     to_tsvector('simple', COALESCE(s.subject, '')) @@ phraseto_tsquery('simple', {q}) \
+                     UNION SELECT m.ticket_id FROM messages m WHERE m.workspace_id = {ws} AND \
+                     to_tsvector('simple', COALESCE(m.body, '')) @@ phraseto_tsquery('simple', {q}))",
                     ws = self.ws
                 )
             }
