@@ -76,8 +76,7 @@ test('a visitor writes, the agent answers live, the visitor follows the ticket t
 
   const panel = await openWidget(page, line);
   await expect(panel.locator('#tab-tickets')).toBeHidden();
-  await screenshot(page, 'widget-home');
-  const subject = `My parcel never arrived ${Date.now()}`;
+  const subject = 'My parcel never arrived';
   await startConversation(panel, subject);
 
   // The agent's open inbox shows the new ticket without a reload.
@@ -97,6 +96,7 @@ test('a visitor writes, the agent answers live, the visitor follows the ticket t
   const card = panel.locator('#recent-tickets');
   await expect(card.locator('.ticket-row')).toHaveCount(1);
   await expect(card.locator('.ticket-state')).toHaveText('Active');
+  await screenshot(page, 'widget-home');
 
   await panel.locator('#tab-messages').click();
   await screenshot(page, 'widget-messages');

@@ -337,3 +337,47 @@ async fn the_widget_api_is_in_the_openapi_document() {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
 }
+
+/// The names and data of the events a visitor's stream sends within `wait`.
+async fn events_within(response: &mut reqwest::Response, wait: std::time::Duration) -> Vec<(String, Value)> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut text = String::new();
+    while let Ok(Ok(Some(bytes))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        text.push_str(std::str::from_utf8(&bytes).unwrap());
+    }
+    text.split("\n\n")
+        .filter_map(|block| {
+            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
+            Some((event.to_owned(), serde_json::from_str(data).unwrap()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_visitors_live_stream_tells_of_their_own_tickets_only() {
+    let app = TestApp::spawn().await;
+    let line = widget_line(&app, json!({})).await;
+    let mine = new_visitor(&app, &line).await;
+    let theirs = new_visitor(&app, &line).await;
+    let mut stream = app
+        .client
+        .get(format!("{}/widget/api/stream?token={mine}", app.address))
+        .send()
+        .await
+        .expect("the stream opens");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let short = std::time::Duration::from_millis(600);
+    assert_eq!(events_within(&mut stream, short).await.first().map(|e| e.0.as_str()), Some("ready"));
+
+    let (_, their_ticket) = start(&app, &theirs, "Someone else's question").await;
+    agent_reply(&app, &their_ticket, "An answer for someone else").await;
+    assert_eq!(events_within(&mut stream, short).await, [], "another visitor's tickets are not news to me");
+
+    let (_, my_ticket) = start(&app, &mine, "My question").await;
+    let heard = events_within(&mut stream, short).await;
+    assert!(heard.contains(&("changed".to_owned(), json!({"ticket_id": my_ticket}))), "{heard:?}");
+    agent_reply(&app, &my_ticket, "Your answer").await;
+    let heard = events_within(&mut stream, short).await;
+    assert_eq!(heard, [("changed".to_owned(), json!({"ticket_id": my_ticket}))]);
+}

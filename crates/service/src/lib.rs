@@ -48,6 +48,8 @@ pub struct Service {
     sign_in_limiter: sessions::SignInLimiter,
     /// Widget visitors' and clients' requests per minute.
     widget_limiter: widget::Limiter,
+    /// Whose new tickets are, for visitors' streams.
+    widget_owners: widget::stream::Owners,
 }
 
 /// A node's configuration that use cases need.
@@ -85,6 +87,7 @@ impl Service {
             config: Arc::default(),
             sign_in_limiter: sessions::SignInLimiter::default(),
             widget_limiter: widget::Limiter::default(),
+            widget_owners: widget::stream::Owners::default(),
         }
     }
 

@@ -293,3 +293,18 @@ pub async fn ticket_ids(
     });
     Ok(ids.into_iter().map(Into::into).collect())
 }
+
+/// The line and customer of a ticket: `(channel account, contact)`; `None` if there is no such
+/// ticket. Visitors' streams ask this of tickets they have not seen before.
+pub async fn ticket_owner(
+    conn: &mut Conn<'_>,
+    ticket: TicketId,
+) -> Result<Option<(ChannelAccountId, Option<ContactId>)>> {
+    let row: Option<(Uuid, Option<Uuid>)> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT channel_account_id, contact_id FROM tickets WHERE id = $1")
+            .bind(ticket.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(row.map(|(account, contact)| (account.into(), contact.map(Into::into))))
+}

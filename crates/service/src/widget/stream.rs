@@ -3,10 +3,11 @@
 //! line. A visitor learns only *that* one of their tickets changed — the panel then reads
 //! it through the widget API, which checks ownership again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use switchboard_domain::TicketId;
+use switchboard_domain::{ChannelAccountId, ContactId, TicketId};
 use switchboard_store::{Db, widget};
 
 use super::WidgetVisitor;
@@ -24,11 +25,42 @@ pub enum WidgetStreamItem {
     Reset,
 }
 
+/// Whose new tickets are, looked up once per node whatever the number of visitors' streams
+/// that hear of them (a new ticket is news to every stream of the workspace).
+#[derive(Clone, Default)]
+pub struct Owners {
+    known: Arc<Mutex<HashMap<TicketId, Option<(ChannelAccountId, Option<ContactId>)>>>>,
+}
+
+/// Past this many tickets the cache starts again: it only serves tickets just created.
+const OWNERS_KEPT: usize = 20_000;
+
+impl Owners {
+    async fn of(&self, db: &Db, ticket: TicketId) -> ServiceResult<Option<(ChannelAccountId, Option<ContactId>)>> {
+        if let Some(found) = self.known.lock().unwrap_or_else(|e| e.into_inner()).get(&ticket) {
+            return Ok(*found);
+        }
+        let found = {
+            let mut pooled = db.acquire().await?;
+            widget::ticket_owner(&mut pooled.conn(), ticket).await?
+        };
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= OWNERS_KEPT {
+            known.clear();
+        }
+        known.insert(ticket, found);
+        Ok(found)
+    }
+}
+
 /// One visitor's stream.
 pub struct WidgetStream {
     inner: LiveStream,
     db: Db,
+    owners: Owners,
     visitor: WidgetVisitor,
+    /// Their contact, once they have one.
+    contact: Option<ContactId>,
     tickets: HashSet<TicketId>,
 }
 
@@ -46,13 +78,13 @@ impl WidgetStream {
                     StreamItem::Ready { .. } => out.push(WidgetStreamItem::Ready),
                     StreamItem::Reset { .. } => out.push(WidgetStreamItem::Reset),
                     StreamItem::Event(record) => {
-                        // A ticket made for this visitor by someone else (an agent starting a
-                        // chat) is not known yet: look again, but only when a ticket is new.
+                        // A new ticket may be the visitor's (their first message, an agent
+                        // starting a chat with them): ask whose it is.
                         if !self.tickets.contains(&record.ticket_id)
                             && record.kind == LiveEventKind::TicketCreated
-                            && let Err(e) = self.reload().await
+                            && let Err(e) = self.consider(record.ticket_id).await
                         {
-                            tracing::warn!(error = %e, "widget stream: reading the visitor's tickets failed");
+                            tracing::warn!(error = %e, "widget stream: reading a ticket's owner failed");
                         }
                         if self.tickets.contains(&record.ticket_id) {
                             out.push(WidgetStreamItem::Changed { ticket_id: record.ticket_id });
@@ -66,25 +98,44 @@ impl WidgetStream {
         }
     }
 
-    async fn reload(&mut self) -> ServiceResult<()> {
-        self.tickets = own_tickets(&self.db, &self.visitor).await?;
+    /// Adds `ticket` to what the stream lets through if it is the visitor's.
+    async fn consider(&mut self, ticket: TicketId) -> ServiceResult<()> {
+        let Some((account, owner)) = self.owners.of(&self.db, ticket).await? else { return Ok(()) };
+        if account != self.visitor.account.id || owner.is_none() {
+            return Ok(());
+        }
+        if self.contact.is_none() {
+            // An anonymous visitor gets a contact with their first message.
+            let mut pooled = self.db.acquire().await?;
+            self.contact = self.visitor.contact(&mut pooled.conn()).await?;
+        }
+        if owner == self.contact {
+            self.tickets.insert(ticket);
+        }
         Ok(())
     }
 }
 
-async fn own_tickets(db: &Db, visitor: &WidgetVisitor) -> ServiceResult<HashSet<TicketId>> {
+async fn own_tickets(db: &Db, visitor: &WidgetVisitor) -> ServiceResult<(Option<ContactId>, HashSet<TicketId>)> {
     let mut pooled = db.acquire().await?;
     let mut conn = pooled.conn();
-    let Some(contact) = visitor.contact(&mut conn).await? else { return Ok(HashSet::new()) };
+    let Some(contact) = visitor.contact(&mut conn).await? else { return Ok((None, HashSet::new())) };
     let ids = widget::ticket_ids(&mut conn, visitor.account.workspace_id, visitor.account.id, contact).await?;
-    Ok(ids.into_iter().collect())
+    Ok((Some(contact), ids.into_iter().collect()))
 }
 
 impl Service {
     /// Opens the visitor's live stream, from now.
     pub async fn widget_stream(&self, visitor: &WidgetVisitor) -> ServiceResult<WidgetStream> {
         let inner = self.workspace_stream(visitor.account.workspace_id, Resume::Now).await?;
-        let tickets = own_tickets(self.db(), visitor).await?;
-        Ok(WidgetStream { inner, db: self.db().clone(), visitor: visitor.clone(), tickets })
+        let (contact, tickets) = own_tickets(self.db(), visitor).await?;
+        Ok(WidgetStream {
+            inner,
+            db: self.db().clone(),
+            owners: self.widget_owners.clone(),
+            visitor: visitor.clone(),
+            contact,
+            tickets,
+        })
     }
 }
