@@ -218,13 +218,16 @@ pub struct MessageRow {
     pub created_at: OffsetDateTime,
 }
 
+/// `(id, direction, body, agent name, delivery status, created_at)`.
+type MsgRow = (Uuid, String, Option<String>, Option<String>, Option<String>, i64);
+
 /// The customer-visible messages of a conversation, oldest first.
 pub async fn messages(
     conn: &mut Conn<'_>,
     workspace: WorkspaceId,
     conversation: ConversationId,
 ) -> Result<Vec<MessageRow>> {
-    let rows: Vec<(Uuid, String, Option<String>, Option<String>, Option<String>, i64)> = with_conn!(conn, c => {
+    let rows: Vec<MsgRow> = with_conn!(conn, c => {
         sqlx::query_as(
             "SELECT m.id, m.direction, m.body, a.name, m.delivery_status, m.created_at FROM messages m \
              LEFT JOIN agents a ON a.id = m.author_id AND m.author_kind = 'agent' \

@@ -25,18 +25,21 @@ pub enum WidgetStreamItem {
     Reset,
 }
 
+/// A ticket's line and customer.
+type Owner = (ChannelAccountId, Option<ContactId>);
+
 /// Whose new tickets are, looked up once per node whatever the number of visitors' streams
 /// that hear of them (a new ticket is news to every stream of the workspace).
 #[derive(Clone, Default)]
 pub struct Owners {
-    known: Arc<Mutex<HashMap<TicketId, Option<(ChannelAccountId, Option<ContactId>)>>>>,
+    known: Arc<Mutex<HashMap<TicketId, Option<Owner>>>>,
 }
 
 /// Past this many tickets the cache starts again: it only serves tickets just created.
 const OWNERS_KEPT: usize = 20_000;
 
 impl Owners {
-    async fn of(&self, db: &Db, ticket: TicketId) -> ServiceResult<Option<(ChannelAccountId, Option<ContactId>)>> {
+    async fn of(&self, db: &Db, ticket: TicketId) -> ServiceResult<Option<Owner>> {
         if let Some(found) = self.known.lock().unwrap_or_else(|e| e.into_inner()).get(&ticket) {
             return Ok(*found);
         }
