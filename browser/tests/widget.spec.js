@@ -1,10 +1,12 @@
 // The customer messenger (website widget) in a real browser: a shop's page, served here on
 // another origin, embeds the widget with its one script tag; the panel is a cross-origin
 // frame that only the line's configured origins may show (frame-ancestors).
+const crypto = require('node:crypto');
 const http = require('node:http');
 const { test, expect } = require('@playwright/test');
 const { state, api, signIn, screenshot } = require('./helpers');
 
+const SITE_SECRET = 'shop-secret';
 let shop;
 let shopOrigin;
 
@@ -16,9 +18,17 @@ test.beforeAll(async () => {
       res.writeHead(404).end();
       return;
     }
+    // A signed-in user of the shop, vouched for as the shop's server would: an HMAC of the id.
+    const user = (url.searchParams.get('user') || '').replace(/[^a-z0-9-]/g, '');
+    const settings = user
+      ? `<script>window.SwitchboardSettings = ${JSON.stringify({
+        user_id: user, name: `Shopper ${user}`,
+        user_hash: crypto.createHmac('sha256', SITE_SECRET).update(user).digest('hex'),
+      })};</script>`
+      : '';
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><html><head><title>Acme Shop</title></head>
-<body><h1>Acme Shop</h1><p>Socks, scarves and hats.</p>
+<body><h1>Acme Shop</h1><p>Socks, scarves and hats.</p>${settings}
 <script src="${state.base}/widget/${line}/embed.js" async></script></body></html>`);
   });
   await new Promise((resolve) => shop.listen(0, '127.0.0.1', resolve));
@@ -34,14 +44,14 @@ test.afterAll(async () => {
 async function widgetLine(settings = {}) {
   const line = await api('POST', '/api/v1/channel-accounts', {
     kind: 'widget', name: 'Acme Shop', external_id: `shop-${Date.now()}-${Math.random()}`,
-    secrets: { secret: 'shop-secret' }, settings: { allowed_origins: [shopOrigin], ...settings },
+    secrets: { secret: SITE_SECRET }, settings: { allowed_origins: [shopOrigin], ...settings },
   });
   return line.id;
 }
 
-/** Opens the shop's page and the messenger; returns the panel's frame. */
-async function openWidget(page, line) {
-  await page.goto(`${shopOrigin}/?line=${line}`);
+/** Opens the shop's page (as its signed-in `user`, if given) and the messenger; returns the panel's frame. */
+async function openWidget(page, line, user) {
+  await page.goto(`${shopOrigin}/?line=${line}${user ? `&user=${user}` : ''}`);
   await page.locator('#switchboard-launcher').click();
   const panel = page.frameLocator('#switchboard-frame');
   await expect(panel.locator('#tab-home')).toBeVisible();
@@ -189,6 +199,26 @@ test('a second visitor sees nothing of the first', async ({ page, browser }) => 
   await expect(second.locator('#no-conversations')).toBeVisible();
   await expect(second.locator('body')).not.toContainText('4242');
   await otherContext.close();
+});
+
+test('a signed-in shopper finds their conversations on another device; a signed-out browser starts afresh', async ({ page, browser }) => {
+  const line = await widgetLine();
+  const laptop = await openWidget(page, line, 'u-77');
+  await startConversation(laptop, 'Asked on my laptop');
+
+  const phoneContext = await browser.newContext();
+  const phonePage = await phoneContext.newPage();
+  const phone = await openWidget(phonePage, line, 'u-77');
+  await phone.locator('#tab-messages').click();
+  await expect(phone.locator('.conversation-row')).toHaveCount(1);
+  await expect(phone.locator('.conversation-row')).toContainText('Asked on my laptop');
+
+  // Signed out, the shop names nobody: this browser no longer shows the shopper's chats.
+  const signedOut = await openWidget(phonePage, line);
+  await signedOut.locator('#tab-messages').click();
+  await expect(signedOut.locator('#no-conversations')).toBeVisible();
+  await expect(signedOut.locator('body')).not.toContainText('Asked on my laptop');
+  await phoneContext.close();
 });
 
 test('a site that is not among the line\'s origins cannot show the panel', async ({ page }) => {

@@ -235,9 +235,10 @@ function connect() {
   }
 }
 
+/** Tells the server who the site's signed-in user is; answers whether the site named one. */
 async function identify() {
   const hash = new URLSearchParams(location.hash.slice(1));
-  if (!hash.get("user_id")) return;
+  if (!hash.get("user_id")) return false;
   history.replaceState(null, "", location.pathname + location.search);
   const who = { user_id: hash.get("user_id") };
   for (const key of ["name", "email", "user_hash"]) if (hash.get(key)) who[key] = hash.get(key);
@@ -246,12 +247,13 @@ async function identify() {
   } catch (err) {
     console.warn("Switchboard: the site's user could not be verified:", err.message);
   }
+  return true;
 }
 
 async function start() {
   token = store.get();
   if (!token) await newVisitor();
-  await identify();
+  const named = await identify();
   for (const button of document.querySelectorAll("[data-space]")) {
     button.addEventListener("click", () => {
       space = button.dataset.space;
@@ -285,6 +287,14 @@ async function start() {
     if (e.data?.type === "switchboard:closed") shown = false;
   });
   await refresh();
+  if (!named && overview.verified) {
+    // The site's user signed out (the site names nobody now): whoever uses this browser next
+    // must not see their conversations. Start again as a new anonymous visitor.
+    store.drop();
+    token = null;
+    await newVisitor();
+    await refresh();
+  }
   connect();
 }
 

@@ -181,28 +181,29 @@ pub async fn conversations(
         .collect()
 }
 
-/// A ticket's creation and status changes, oldest first: `(ticket, kind, data, at)`. The
-/// service decides which of them the customer can see (active ↔ resolved).
+/// The creation and status changes of every ticket of the customer's conversations on the
+/// line, oldest first: `(ticket, kind, data, at)`. The service decides which of them the
+/// customer can see (active ↔ resolved).
 pub async fn status_history(
     conn: &mut Conn<'_>,
     workspace: WorkspaceId,
-    tickets: &[TicketId],
+    account: ChannelAccountId,
+    contact: ContactId,
 ) -> Result<Vec<(TicketId, String, String, OffsetDateTime)>> {
-    let mut out = Vec::new();
-    for ticket in tickets {
-        let rows: Vec<(String, String, i64)> = with_conn!(conn, c => {
-            sqlx::query_as(
-                "SELECT kind, data, created_at FROM events WHERE workspace_id = $1 AND ticket_id = $2 \
-                 AND kind IN ('created', 'status_changed') ORDER BY created_at, id",
-            )
-            .bind(workspace.0)
-            .bind(ticket.0)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        out.extend(rows.into_iter().map(|(kind, data, at)| (*ticket, kind, data, from_millis(at))));
-    }
-    Ok(out)
+    let rows: Vec<(Uuid, String, String, i64)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT e.ticket_id, e.kind, e.data, e.created_at FROM events e \
+             JOIN tickets t ON t.id = e.ticket_id JOIN conversations c ON c.id = t.conversation_id \
+             WHERE e.workspace_id = $1 AND c.channel_account_id = $2 AND c.contact_id = $3 \
+             AND e.kind IN ('created', 'status_changed') ORDER BY e.created_at, e.id",
+        )
+        .bind(workspace.0)
+        .bind(account.0)
+        .bind(contact.0)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(ticket, kind, data, at)| (ticket.into(), kind, data, from_millis(at))).collect())
 }
 
 /// A message as the customer sees it: never an internal note.

@@ -260,9 +260,8 @@ async fn load_conversations(
     let Some(contact) = visitor.contact(conn).await? else { return Ok(Vec::new()) };
     let ws = visitor.account.workspace_id;
     let rows = widget::conversations(conn, ws, visitor.account.id, contact).await?;
-    let ticket_ids: Vec<TicketId> = rows.iter().filter_map(|r| r.ticket.as_ref().map(|t| t.id)).collect();
     let mut changed: HashMap<TicketId, OffsetDateTime> = HashMap::new();
-    for (ticket, kind, data, at) in widget::status_history(conn, ws, &ticket_ids).await? {
+    for (ticket, kind, data, at) in widget::status_history(conn, ws, visitor.account.id, contact).await? {
         if kind == "created" || customer_visible(&data) {
             changed.insert(ticket, at);
         }

@@ -11,10 +11,11 @@ use crate::{ServiceError, ServiceResult};
 
 /// Messages one visitor may send per minute.
 pub const MESSAGES_PER_MINUTE: u32 = 20;
-/// Messages one client address may send per minute (several visitors behind one address).
-pub const MESSAGES_PER_MINUTE_PER_CLIENT: u32 = 60;
-/// Visitor tokens one client address may be issued per minute.
-pub const NEW_VISITORS_PER_MINUTE: u32 = 30;
+/// Messages one client address may send per minute. Generous: many visitors share an address
+/// behind an office's NAT (and, without a forwarded-for policy, behind a reverse proxy).
+pub const MESSAGES_PER_MINUTE_PER_CLIENT: u32 = 300;
+/// Visitor tokens one client address may be issued per minute (same caveat).
+pub const NEW_VISITORS_PER_MINUTE: u32 = 300;
 
 const WINDOW: Duration = Duration::minutes(1);
 /// Past this many keys, expired windows are swept on the next check.
