@@ -221,6 +221,20 @@ test('a signed-in shopper finds their conversations on another device; a signed-
   await phoneContext.close();
 });
 
+test('what customers and agents write shows as text in the panel and runs nothing', async ({ page }) => {
+  const line = await widgetLine();
+  let dialogs = 0;
+  page.on('dialog', async (dialog) => { dialogs += 1; await dialog.dismiss(); });
+  const panel = await openWidget(page, line);
+  const hostile = '<img src=x onerror="alert(1)"> <b>bold?</b>';
+  await startConversation(panel, hostile);
+  await expect(panel.locator('.message.customer').first()).toContainText('<img src=x onerror="alert(1)">');
+  await api('POST', `/api/v1/tickets/${(await widgetTicket(hostile)).id}/messages`, { body: '<script>alert(2)</script>ok' });
+  await expect(panel.locator('.message.team')).toContainText('<script>alert(2)</script>ok');
+  await expect(panel.locator('.message b, .message img, .message script')).toHaveCount(0);
+  expect(dialogs).toBe(0);
+});
+
 test('a site that is not among the line\'s origins cannot show the panel', async ({ page }) => {
   const line = await widgetLine({ allowed_origins: ['https://elsewhere.example'] });
   const refused = [];
