@@ -90,6 +90,8 @@ async fn a_visitors_first_message_becomes_a_widget_ticket_the_agent_sees_and_the
     let agent_view = app.get(&format!("/api/v1/tickets/{ticket}")).await.body;
     assert_eq!(agent_view["channel"], "widget");
     assert_eq!(agent_view["status"], "new");
+    let contact = app.get(&format!("/api/v1/contacts/{}", agent_view["contact_id"].as_str().unwrap())).await.body;
+    assert!(contact["name"].as_str().unwrap().starts_with("Visitor "), "agents tell anonymous visitors apart");
 
     let after = overview(&app, &token).await;
     assert_eq!(after["show_tickets"], true);

@@ -87,6 +87,13 @@ impl WidgetVisitor {
         self.external_id.starts_with(VERIFIED)
     }
 
+    /// "Visitor 3f9a2c": what agents call an anonymous visitor (the end of their id, which is
+    /// random; its start is a timestamp shared by visitors of the same moment).
+    pub fn display_name(&self) -> String {
+        let hex = self.id.simple().to_string();
+        format!("Visitor {}", &hex[hex.len() - 6..])
+    }
+
     /// Their contact, once they have one (an anonymous visitor gets one with their first message).
     pub(crate) async fn contact(&self, conn: &mut Conn<'_>) -> ServiceResult<Option<ContactId>> {
         Ok(contacts::find_identity(conn, self.account.id, &self.external_id).await?.map(|(i, _)| i.contact_id))

@@ -198,7 +198,12 @@ impl Service {
         };
         let item = InboundItem {
             platform_message_id: format!("w_{}", Uuid::now_v7()),
-            sender: InboundSender { external_id: visitor.external_id.clone(), ..Default::default() },
+            sender: InboundSender {
+                external_id: visitor.external_id.clone(),
+                // Agents tell anonymous visitors apart by a short name until they give theirs.
+                name: (!visitor.verified()).then(|| visitor.display_name()),
+                ..Default::default()
+            },
             thread: ThreadRef::Direct { key: Some(key.clone()) },
             body: Some(body.to_owned()),
             attachments: Vec::new(),
