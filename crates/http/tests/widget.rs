@@ -245,6 +245,8 @@ async fn signing_in_brings_what_the_visitor_wrote_anonymously_to_the_users_other
     let a = contact_of(app.get(&format!("/api/v1/tickets/{from_laptop}")).await.body);
     let b = contact_of(app.get(&format!("/api/v1/tickets/{from_phone}")).await.body);
     assert_eq!(a, b, "one customer, one contact: the anonymous one was merged");
+    let contact = app.get(&format!("/api/v1/contacts/{a}")).await.body;
+    assert!(contact["name"].is_null(), "the anonymous stand-in name does not stick: {}", contact["name"]);
     let events = app.get(&format!("/api/v1/tickets/{from_phone}/events")).await.body;
     assert!(events["events"].as_array().unwrap().iter().any(|e| e["kind"] == "merged"));
 }

@@ -236,7 +236,9 @@ impl Service {
                 crate::ingest::identify(&mut conn, now, &workspace, account, &sender).await?.1
             }
         };
-        fill_profile(&mut conn, ws, contact, name, email, now).await?;
+        // The anonymous name ("Visitor 3f9a2c") was only ever a stand-in: it does not become
+        // the signed-in user's name through the merge.
+        fill_profile(&mut conn, ws, contact, name, email, Some(&visitor.display_name()), now).await?;
         widget::set_external_id(&mut conn, visitor.id, &target, now).await?;
         tx.commit().await?;
         Ok(WidgetVisitor { external_id: target, ..visitor.clone() })
@@ -275,26 +277,29 @@ impl Service {
                 crate::ingest::identify(&mut conn, now, &workspace, &visitor.account, &sender).await?.1
             }
         };
-        fill_profile(&mut conn, ws, contact, name, email, now).await?;
+        fill_profile(&mut conn, ws, contact, name, email, None, now).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
-/// Sets the fields the host page gave on the contact, leaving the others as they are.
+/// Sets the fields the host page gave on the contact, leaving the others as they are — except
+/// a `placeholder` name, which goes.
 async fn fill_profile(
     conn: &mut Conn<'_>,
     ws: switchboard_domain::WorkspaceId,
     contact: ContactId,
     name: Option<String>,
     email: Option<String>,
+    placeholder: Option<&str>,
     now: time::OffsetDateTime,
 ) -> ServiceResult<()> {
-    if name.is_none() && email.is_none() {
+    let mut found = contacts::get(conn, ws, contact).await?.ok_or(ServiceError::NotFound("contact"))?;
+    let stand_in = placeholder.is_some() && found.name.as_deref() == placeholder;
+    if name.is_none() && email.is_none() && !stand_in {
         return Ok(());
     }
-    let mut found = contacts::get(conn, ws, contact).await?.ok_or(ServiceError::NotFound("contact"))?;
-    found.name = name.or(found.name);
+    found.name = name.or(if stand_in { None } else { found.name });
     found.email = email.or(found.email);
     contacts::update(conn, &found, now).await?;
     Ok(())
