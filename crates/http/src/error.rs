@@ -75,6 +75,12 @@ impl From<ServiceError> for ApiError {
                 "send a valid API token as `Authorization: Bearer <token>`, or sign in",
             ),
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "this needs the admin role"),
+            ServiceError::Denied { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            ServiceError::RateLimited { retry_after_secs } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests; try again in {retry_after_secs} s"),
+            ),
             ServiceError::TooManyAttempts { retry_after_secs } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod ui;
+pub mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -89,6 +90,27 @@ pub fn router(state: AppState) -> Router {
         .route("/views/new", get(ui::views::new_view_form))
         .route("/views/{id}/delete", post(ui::views::delete_view))
         .route("/assets/{version}/{name}", get(assets::asset))
+        // The customer messenger (website widget): its own token, never the agents' session.
+        .route("/widget/{account_id}/embed.js", get(widget::pages::embed_script))
+        .route("/widget/{account_id}/panel", get(widget::pages::panel))
+        .route("/widget/assets/{version}/{name}", get(widget::pages::asset))
+        .route("/widget/api/visitors", post(widget::api::create_visitor))
+        .route("/widget/api/identify", post(widget::api::identify))
+        .route("/widget/api/overview", get(widget::api::overview))
+        .route("/widget/api/tickets", get(widget::api::list_tickets))
+        .route(
+            "/widget/api/conversations",
+            get(widget::api::list_conversations)
+                .post(widget::api::start_conversation)
+                .layer(DefaultBodyLimit::max(widget::api::MAX_BODY)),
+        )
+        .route("/widget/api/conversations/{id}", get(widget::api::get_conversation))
+        .route(
+            "/widget/api/conversations/{id}/messages",
+            post(widget::api::send_message).layer(DefaultBodyLimit::max(widget::api::MAX_BODY)),
+        )
+        .route("/widget/api/conversations/{id}/read", post(widget::api::read_conversation))
+        .route("/widget/api/stream", get(widget::api::stream))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_id))

@@ -7,6 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
+use crate::widget::{self, dto as wd};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -24,6 +25,9 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search,
         webhooks::receive_api, webhooks::receive,
         dead_letters::list_dead_letters, dead_letters::replay_dead_letter,
         files::upload_file, files::download_file, files::message_attachment,
+        widget::api::create_visitor, widget::api::identify, widget::api::overview, widget::api::list_conversations,
+        widget::api::list_tickets, widget::api::start_conversation, widget::api::get_conversation,
+        widget::api::send_message, widget::api::read_conversation, widget::api::stream,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
@@ -33,6 +37,9 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search,
         dto::TemplateIn, dto::TemplateOut, dto::TemplateList, dto::TemplateSendIn, dto::FirstMessageIn,
         webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList, files::FileOut,
         search::SearchOut, search::ViewOut, search::ViewList, search::ViewIn,
+        wd::VisitorIn, wd::VisitorOut, wd::IdentifyIn, wd::IdentifyOut, wd::SendIn, wd::BadgesOut, wd::WidgetTicketOut,
+        wd::WidgetConversationOut, wd::OverviewOut, wd::WidgetConversationList, wd::WidgetTicketList,
+        wd::WidgetMessageOut, wd::ThreadOut,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -105,22 +105,37 @@ impl Service {
         let now = self.now();
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
-        let mut survivor = contacts::get(&mut conn, ws, into).await?.ok_or(ServiceError::NotFound("contact"))?;
-        let merged = contacts::get(&mut conn, ws, from).await?.ok_or(ServiceError::NotFound("contact"))?;
-        let moved = contacts::merge(&mut conn, ws, from, into, now).await?;
-        survivor.name = survivor.name.or(merged.name);
-        survivor.email = survivor.email.or(merged.email);
-        survivor.phone = survivor.phone.or(merged.phone);
-        survivor.blocked = survivor.blocked || merged.blocked;
-        contacts::update(&mut conn, &survivor, now).await?;
-        let data = serde_json::json!({ "from_contact_id": from, "into_contact_id": into });
-        for ticket in moved {
-            events::insert(&mut conn, ws, ticket.into(), EventKind::Merged, actor.store_actor(), data.clone(), now)
-                .await?;
-        }
+        merge_in(&mut conn, ws, into, from, actor.store_actor(), now).await?;
         let contact = contacts::get(&mut conn, ws, into).await?.ok_or(ServiceError::NotFound("contact"))?;
         let identities = contacts::identities_of(&mut conn, ws, into).await?;
         tx.commit().await?;
         Ok(ContactView { contact, identities })
     }
+}
+
+/// Merges contact `from` into `into` inside the caller's transaction: identities,
+/// conversations and tickets move, each moved ticket logs a `merged` event, and fields the
+/// survivor lacks are taken from the merged contact. Shared by agents' merges and the widget
+/// (a visitor who signs in on the host site).
+pub(crate) async fn merge_in(
+    conn: &mut switchboard_store::Conn<'_>,
+    ws: switchboard_domain::WorkspaceId,
+    into: ContactId,
+    from: ContactId,
+    who: switchboard_store::events::Actor,
+    now: time::OffsetDateTime,
+) -> ServiceResult<()> {
+    let mut survivor = contacts::get(conn, ws, into).await?.ok_or(ServiceError::NotFound("contact"))?;
+    let merged = contacts::get(conn, ws, from).await?.ok_or(ServiceError::NotFound("contact"))?;
+    let moved = contacts::merge(conn, ws, from, into, now).await?;
+    survivor.name = survivor.name.or(merged.name);
+    survivor.email = survivor.email.or(merged.email);
+    survivor.phone = survivor.phone.or(merged.phone);
+    survivor.blocked = survivor.blocked || merged.blocked;
+    contacts::update(conn, &survivor, now).await?;
+    let data = serde_json::json!({ "from_contact_id": from, "into_contact_id": into });
+    for ticket in moved {
+        events::insert(conn, ws, ticket.into(), EventKind::Merged, who, data.clone(), now).await?;
+    }
+    Ok(())
 }

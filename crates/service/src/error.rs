@@ -24,9 +24,16 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("this needs the admin role")]
     Forbidden,
+    /// Not allowed for this caller, for a reason of its own (`code`): a widget visitor whose
+    /// identity the host site did not vouch for.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
     /// Too many failed sign-ins from this client for this e-mail; try again later.
     #[error("too many attempts; try again in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: i64 },
+    /// Too many requests from this widget visitor or client; try again later.
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: i64 },
     /// A platform webhook failed authentication; nothing was stored.
     #[error("{0}")]
     WebhookRefused(String),

@@ -21,6 +21,7 @@ pub mod setup;
 pub mod templates;
 pub mod tickets;
 pub mod webhooks;
+pub mod widget;
 
 use std::sync::Arc;
 
@@ -45,6 +46,10 @@ pub struct Service {
     config: Arc<std::sync::RwLock<Config>>,
     /// Failed sign-ins per e-mail and client (the agent UI).
     sign_in_limiter: sessions::SignInLimiter,
+    /// Widget visitors' and clients' requests per minute.
+    widget_limiter: widget::Limiter,
+    /// Whose new tickets are, for visitors' streams.
+    widget_owners: widget::stream::Owners,
 }
 
 /// A node's configuration that use cases need.
@@ -81,6 +86,8 @@ impl Service {
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
             config: Arc::default(),
             sign_in_limiter: sessions::SignInLimiter::default(),
+            widget_limiter: widget::Limiter::default(),
+            widget_owners: widget::stream::Owners::default(),
         }
     }
 

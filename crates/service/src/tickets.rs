@@ -519,6 +519,9 @@ async fn write_agent_message(
     now: OffsetDateTime,
 ) -> ServiceResult<switchboard_domain::MessageId> {
     let note = draft.visibility == Visibility::Internal;
+    // The widget is our own platform: the customer's messenger reads the message from here,
+    // so it is delivered the moment it is stored — no outbox row, no platform call.
+    let widget = ticket.channel == ChannelKind::Widget;
     let message_id = messages::insert(
         conn,
         &NewMessage {
@@ -534,7 +537,7 @@ async fn write_agent_message(
             attachments: draft.attachments,
             template: draft.template,
             platform_message_id: None,
-            delivery_status: (!note).then_some(DeliveryStatus::Queued),
+            delivery_status: (!note).then_some(if widget { DeliveryStatus::Delivered } else { DeliveryStatus::Queued }),
             private_reply_to: draft.private_reply_to,
             reply_to: draft.reply_to,
             sent_at: None,
@@ -542,13 +545,19 @@ async fn write_agent_message(
         now,
     )
     .await?;
-    let kind = if note {
-        EventKind::NoteAdded
+    let (kind, data) = if note {
+        (EventKind::NoteAdded, serde_json::json!({ "message_id": message_id }))
+    } else if widget {
+        let data = serde_json::json!({
+            "message_id": message_id,
+            "channel": ChannelKind::Widget.as_str(),
+            "text": "sent to the website chat",
+        });
+        (EventKind::MessageSent, data)
     } else {
         outbox::enqueue(conn, ws, message_id, ticket.channel_account_id, now).await?;
-        EventKind::MessageQueued
+        (EventKind::MessageQueued, serde_json::json!({ "message_id": message_id }))
     };
-    let data = serde_json::json!({ "message_id": message_id });
     events::insert(conn, ws, ticket.id, kind, actor.store_actor(), data, now).await?;
     Ok(message_id)
 }

@@ -31,6 +31,7 @@ pub mod templates;
 pub mod tickets;
 mod time_codec;
 pub mod views;
+pub mod widget;
 pub mod workspaces;
 
 pub use db::{Backend, Conn, Db, PooledConn, Tx};

@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_live_events.sql"),
         postgres: include_str!("../migrations/postgres/0008_live_events.sql"),
     },
+    Migration {
+        version: 9,
+        name: "widget",
+        sqlite: include_str!("../migrations/sqlite/0009_widget.sql"),
+        postgres: include_str!("../migrations/postgres/0009_widget.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

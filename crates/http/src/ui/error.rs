@@ -77,6 +77,10 @@ impl From<ServiceError> for PageError {
             ServiceError::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, "That cannot be done", message),
             ServiceError::Unauthenticated => Self::SignIn { next: "/".to_owned() },
             ServiceError::Forbidden => Self::new(StatusCode::FORBIDDEN, "Not allowed", "This needs the admin role."),
+            ServiceError::Denied { message, .. } => Self::new(StatusCode::FORBIDDEN, "Not allowed", message),
+            ServiceError::RateLimited { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests", "Wait a minute, then try again.")
+            }
             ServiceError::TooManyAttempts { retry_after_secs } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",

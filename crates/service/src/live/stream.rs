@@ -139,7 +139,12 @@ impl Service {
     /// Opens the caller's stream of their workspace's live events, from now or resumed after
     /// an event id.
     pub async fn live_stream(&self, actor: &Actor, resume: Resume) -> ServiceResult<LiveStream> {
-        let workspace = actor.workspace();
+        self.workspace_stream(actor.workspace(), resume).await
+    }
+
+    /// A stream of every live event of `workspace`; callers other than agents (the widget's
+    /// visitors) filter it down to what they may see.
+    pub(crate) async fn workspace_stream(&self, workspace: WorkspaceId, resume: Resume) -> ServiceResult<LiveStream> {
         let bus = self.live();
         let rx = bus.follow(workspace).await?;
         let bounds = {
