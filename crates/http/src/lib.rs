@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
+use crate::handlers::{accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
 use crate::ui::{assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.
@@ -40,7 +40,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/openapi.json", get(system::openapi))
         .route("/api/v1/channel-accounts", get(accounts::list_accounts).post(accounts::create_account))
-        .route("/api/v1/channel-accounts/{id}", get(accounts::get_account))
+        .route(
+            "/api/v1/channel-accounts/{id}",
+            get(accounts::get_account).patch(admin_accounts::patch_account).delete(admin_accounts::delete_account),
+        )
+        .route("/api/v1/channel-accounts/{id}/health", get(admin_accounts::account_health))
         .route("/api/v1/channel-accounts/{id}/templates", get(accounts::list_templates).post(accounts::create_template))
         .route("/api/v1/channel-accounts/{id}/templates/sync", post(accounts::sync_templates))
         .route("/api/v1/tickets", get(tickets::list_tickets).post(tickets::create_ticket))
@@ -61,6 +65,15 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{id}/{signature}", get(files::public_media))
         .route("/api/v1/dead-letters", get(dead_letters::list_dead_letters))
         .route("/api/v1/dead-letters/{id}/replay", post(dead_letters::replay_dead_letter))
+        // Administration (admins; agents may read agents and teams).
+        .route("/api/v1/agents", get(admin::list_agents).post(admin::create_agent))
+        .route("/api/v1/agents/{id}", axum::routing::patch(admin::patch_agent))
+        .route("/api/v1/teams", get(admin::list_teams).post(admin::create_team))
+        .route("/api/v1/teams/{id}", axum::routing::patch(admin::patch_team))
+        .route("/api/v1/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/api/v1/settings", get(admin::get_settings).patch(admin::patch_settings))
+        .route("/api/v1/audit-log", get(admin::get_audit_log))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
         .route("/webhooks/{kind}/{account_id}", get(webhooks::receive).post(webhooks::receive))
         // The agent UI (pages; forms carry the session's CSRF token).

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
+use crate::handlers::{accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -24,6 +24,10 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search,
         webhooks::receive_api, webhooks::receive,
         dead_letters::list_dead_letters, dead_letters::replay_dead_letter,
         files::upload_file, files::download_file, files::message_attachment,
+        admin_accounts::patch_account, admin_accounts::delete_account, admin_accounts::account_health,
+        admin::list_agents, admin::create_agent, admin::patch_agent, admin::list_teams, admin::create_team,
+        admin::patch_team, admin::list_tokens, admin::create_token, admin::revoke_token, admin::get_settings,
+        admin::patch_settings, admin::get_audit_log,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
@@ -33,6 +37,10 @@ use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search,
         dto::TemplateIn, dto::TemplateOut, dto::TemplateList, dto::TemplateSendIn, dto::FirstMessageIn,
         webhooks::IngestReport, dead_letters::DeadLetterOut, dead_letters::DeadLetterList, files::FileOut,
         search::SearchOut, search::ViewOut, search::ViewList, search::ViewIn,
+        admin_accounts::AccountPatchIn, admin_accounts::HealthOut, admin_accounts::SendErrorOut,
+        admin::AgentOut, admin::AgentList, admin::AgentIn, admin::AgentPatchIn, admin::TeamOut, admin::TeamList,
+        admin::TeamIn, admin::TeamPatchIn, admin::TokenOut, admin::TokenList, admin::TokenIn, admin::SettingsOut,
+        admin::SettingsPatchIn, admin::AuditEntryOut, admin::AuditLog,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

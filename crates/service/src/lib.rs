@@ -5,6 +5,10 @@
 //! Knows the domain and the store; knows nothing of HTTP.
 
 pub mod accounts;
+pub mod admin_accounts;
+pub mod admin_agents;
+pub mod admin_settings;
+pub mod audit;
 pub mod auth;
 pub mod compose;
 pub mod contacts;
@@ -45,6 +49,8 @@ pub struct Service {
     config: Arc<std::sync::RwLock<Config>>,
     /// Failed sign-ins per e-mail and client (the agent UI).
     sign_in_limiter: sessions::SignInLimiter,
+    /// When this node last noted each line's health (written at most every few seconds).
+    health_marks: admin_accounts::HealthMarks,
 }
 
 /// A node's configuration that use cases need.
@@ -81,6 +87,7 @@ impl Service {
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
             config: Arc::default(),
             sign_in_limiter: sessions::SignInLimiter::default(),
+            health_marks: admin_accounts::HealthMarks::default(),
         }
     }
 

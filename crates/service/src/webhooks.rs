@@ -29,7 +29,16 @@ impl Service {
         delivery: RawDelivery,
     ) -> ServiceResult<Answer> {
         let (account, secrets) = self.webhook_account(kind, account_id).await?;
-        match self.handle(&account, &secrets, &delivery).await? {
+        let handled = self.handle(&account, &secrets, &delivery).await;
+        let mark = match &handled {
+            Err(ServiceError::WebhookRefused(_)) => Some(accounts::Mark::SignatureFailed),
+            Err(_) => None,
+            Ok(_) => Some(accounts::Mark::WebhookReceived),
+        };
+        if let Some(mark) = mark {
+            self.mark_account(account.id, mark).await;
+        }
+        match handled? {
             Handled::Stored(answer) => Ok(answer),
             Handled::Dead(reason) => {
                 tracing::warn!(channel.kind = %kind, channel.account = %account.id, "dead letter: {reason}");

@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod audit;
 pub mod bench;
 pub mod contacts;
 pub mod conversations;

@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_live_events.sql"),
         postgres: include_str!("../migrations/postgres/0008_live_events.sql"),
     },
+    Migration {
+        version: 10,
+        name: "admin",
+        sqlite: include_str!("../migrations/sqlite/0010_admin.sql"),
+        postgres: include_str!("../migrations/postgres/0010_admin.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
