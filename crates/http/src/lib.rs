@@ -21,7 +21,7 @@ use switchboard_service::Service;
 
 use crate::error::ErrorBody;
 use crate::handlers::{accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
-use crate::ui::{assets, compose, inbox, session};
+use crate::ui::{admin as admin_ui, assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -101,6 +101,21 @@ pub fn router(state: AppState) -> Router {
         .route("/views", post(ui::views::create_view))
         .route("/views/new", get(ui::views::new_view_form))
         .route("/views/{id}/delete", post(ui::views::delete_view))
+        // Administration pages (admins only).
+        .route("/admin", get(admin_ui::index))
+        .route("/admin/channels", get(admin_ui::channels::list_channels).post(admin_ui::channels::connect_channel))
+        .route("/admin/channels/new", get(admin_ui::channels::new_channel))
+        .route("/admin/channels/{id}", get(admin_ui::channels::show_channel).post(admin_ui::channels::update_channel))
+        .route("/admin/channels/{id}/delete", post(admin_ui::channels::delete_channel))
+        .route("/admin/dead-letters/{id}/replay", post(admin_ui::channels::replay_dead_letter))
+        .route("/admin/agents", get(admin_ui::people::list_agents).post(admin_ui::people::create_agent))
+        .route("/admin/agents/{id}", post(admin_ui::people::update_agent))
+        .route("/admin/teams", get(admin_ui::people::list_teams).post(admin_ui::people::create_team))
+        .route("/admin/teams/{id}", post(admin_ui::people::update_team))
+        .route("/admin/tokens", get(admin_ui::people::list_tokens).post(admin_ui::people::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin_ui::people::revoke_token))
+        .route("/admin/settings", get(admin_ui::settings::show_settings).post(admin_ui::settings::update_settings))
+        .route("/admin/audit", get(admin_ui::settings::show_audit))
         .route("/assets/{version}/{name}", get(assets::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

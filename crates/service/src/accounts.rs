@@ -84,7 +84,11 @@ impl Service {
 
     pub async fn get_account(&self, actor: &Actor, id: ChannelAccountId) -> ServiceResult<ChannelAccount> {
         let mut pooled = self.db().acquire().await?;
-        accounts::get(&mut pooled.conn(), actor.workspace(), id).await?.ok_or(ServiceError::NotFound("channel account"))
+        // A deleted line is gone for its admins; its tickets still name it.
+        accounts::get_live(&mut pooled.conn(), actor.workspace(), id)
+            .await?
+            .map(|(account, _)| account)
+            .ok_or(ServiceError::NotFound("channel account"))
     }
 
     /// The enabled account a webhook names, of the kind its route says, with its secrets.
