@@ -20,7 +20,9 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
+use crate::handlers::{
+    accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks,
+};
 use crate::ui::{admin as admin_ui, assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.

@@ -72,7 +72,15 @@ impl Service {
             "kind": account.kind, "name": account.name, "external_id": account.external_id,
             "settings": account.settings, "secrets": new.secrets.keys().collect::<Vec<_>>(),
         });
-        crate::audit::write(&mut tx.conn(), actor, "channel_account.created", format!("channel_account:{}", account.id), detail, self.now()).await?;
+        crate::audit::write(
+            &mut tx.conn(),
+            actor,
+            "channel_account.created",
+            format!("channel_account:{}", account.id),
+            detail,
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(account)
     }

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use switchboard_domain::{ChannelAccount, ChannelAccountId, ChannelKind};
-use switchboard_store::accounts::{self, JsonMap, Mark};
 pub use switchboard_store::accounts::Health;
-pub use switchboard_store::dead_letters::DeadLetter;
+pub use switchboard_store::accounts::Mark;
+use switchboard_store::accounts::{self, JsonMap};
 use switchboard_store::dead_letters;
+pub use switchboard_store::dead_letters::DeadLetter;
 
 use crate::{Actor, Service, ServiceError, ServiceResult, audit};
 
@@ -134,7 +135,8 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound("channel account"))?;
         accounts::soft_delete(&mut conn, actor.workspace(), id, self.now()).await?;
-        let detail = serde_json::json!({"kind": account.kind, "name": account.name, "external_id": account.external_id});
+        let detail =
+            serde_json::json!({"kind": account.kind, "name": account.name, "external_id": account.external_id});
         audit::write(&mut conn, actor, "channel_account.deleted", format!("channel_account:{id}"), detail, self.now())
             .await?;
         tx.commit().await?;
@@ -161,7 +163,7 @@ impl Service {
     /// Notes on the line that a webhook came, or that its signature was refused. Written at
     /// most every few seconds per line and node, outside the ingest transaction; a failure
     /// to write is logged, never the webhook's failure.
-    pub(crate) async fn mark_account(&self, id: ChannelAccountId, mark: Mark) {
+    pub async fn mark_account(&self, id: ChannelAccountId, mark: Mark) {
         if !self.health_marks.due(id, mark) {
             return;
         }

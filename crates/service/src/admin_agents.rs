@@ -7,7 +7,7 @@ use switchboard_store::agents;
 pub use switchboard_store::agents::TokenInfo;
 use switchboard_store::{StoreError, events, tickets};
 
-use crate::auth::{hash_password, normalise_email, new_token};
+use crate::auth::{hash_password, new_token, normalise_email};
 use crate::live::{LiveEvent, LiveEventKind, record};
 use crate::{Actor, Service, ServiceError, ServiceResult, audit};
 

@@ -175,11 +175,7 @@ pub async fn get_live(
 
 /// Writes what an admin changed of a line: name, secrets, settings (whole maps, merged by
 /// the caller) and whether it takes webhooks and sends.
-pub async fn update(
-    conn: &mut Conn<'_>,
-    account: &ChannelAccount,
-    secrets: &JsonMap,
-) -> Result<()> {
+pub async fn update(conn: &mut Conn<'_>, account: &ChannelAccount, secrets: &JsonMap) -> Result<()> {
     let secrets = serde_json::to_string(secrets).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let settings = serde_json::to_string(&account.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     with_conn!(conn, c => {

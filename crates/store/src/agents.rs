@@ -363,7 +363,12 @@ pub async fn list_tokens(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<
 }
 
 /// Revokes a token of the workspace; returns whether one was live.
-pub async fn revoke_token(conn: &mut Conn<'_>, workspace: WorkspaceId, id: TokenId, now: OffsetDateTime) -> Result<bool> {
+pub async fn revoke_token(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    id: TokenId,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let n = with_conn!(conn, c => {
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL")
             .bind(to_millis(now))

@@ -111,7 +111,12 @@ pub async fn profile(conn: &mut Conn<'_>, id: WorkspaceId) -> Result<Profile> {
 }
 
 /// Writes the workspace's settings and profile.
-pub async fn update_settings(conn: &mut Conn<'_>, id: WorkspaceId, settings: &Settings, profile: &Profile) -> Result<()> {
+pub async fn update_settings(
+    conn: &mut Conn<'_>,
+    id: WorkspaceId,
+    settings: &Settings,
+    profile: &Profile,
+) -> Result<()> {
     with_conn!(conn, c => {
         sqlx::query(
             "UPDATE workspaces SET reopen_window_secs = $1, close_solved_after_secs = $2, business_name = $3, \

@@ -60,7 +60,10 @@ fn kinds() -> Vec<Choice> {
 }
 
 /// `GET /admin/channels`
-pub async fn list_channels(State(state): State<AppState>, AdminSession(session): AdminSession) -> Result<Page, PageError> {
+pub async fn list_channels(
+    State(state): State<AppState>,
+    AdminSession(session): AdminSession,
+) -> Result<Page, PageError> {
     let lines = state.service.list_accounts(&session.session.actor).await?;
     Page::render(&ChannelsPage {
         layout: layout(&session, "Channels"),
@@ -145,10 +148,7 @@ fn new_page(session: &Session, kind: ChannelKind, values: &Pairs, error: Option<
 }
 
 /// `GET /admin/channels/new?kind=`
-pub async fn new_channel(
-    AdminSession(session): AdminSession,
-    Query(q): Query<KindQuery>,
-) -> Result<Page, PageError> {
+pub async fn new_channel(AdminSession(session): AdminSession, Query(q): Query<KindQuery>) -> Result<Page, PageError> {
     let kind = parse_kind(&q.kind)?;
     Page::render(&new_page(&session, kind, &Vec::new(), None))
 }
@@ -172,10 +172,7 @@ fn settings_from(pairs: &Pairs, kind: ChannelKind) -> serde_json::Map<String, se
     for (key, value) in pairs {
         if let Some(name) = key.strip_prefix("setting.") {
             let value = value.trim();
-            settings.insert(
-                name.to_owned(),
-                if value.is_empty() { serde_json::Value::Null } else { value.into() },
-            );
+            settings.insert(name.to_owned(), if value.is_empty() { serde_json::Value::Null } else { value.into() });
         }
     }
     if kind == ChannelKind::Widget {
@@ -213,7 +210,14 @@ pub async fn connect_channel(State(state): State<AppState>, form: AdminForm<Pair
     let mut settings = settings_from(&pairs, kind);
     settings.retain(|_, v| !v.is_null());
     let api_base_url = Some(value("api_base_url")).filter(|u| !u.is_empty());
-    let input = ConnectAccount { kind, name: value("name"), external_id: value("external_id"), secrets, settings, api_base_url };
+    let input = ConnectAccount {
+        kind,
+        name: value("name"),
+        external_id: value("external_id"),
+        secrets,
+        settings,
+        api_base_url,
+    };
     match state.service.connect_account(&form.session.session.actor, input).await {
         Ok(account) => Ok(Page::render(&ConnectedPage {
             layout: layout(&form.session, "Line connected"),

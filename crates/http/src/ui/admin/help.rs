@@ -48,7 +48,10 @@ pub fn help(kind: ChannelKind) -> KindHelp {
     };
     match kind {
         ChannelKind::Whatsapp => {
-            let mut h = meta("Phone number ID (WhatsApp → API Setup)", "a system user's permanent token with whatsapp_business_messaging");
+            let mut h = meta(
+                "Phone number ID (WhatsApp → API Setup)",
+                "a system user's permanent token with whatsapp_business_messaging",
+            );
             h.settings.push(Input {
                 name: "waba_id",
                 label: "WhatsApp Business Account ID",
@@ -62,8 +65,16 @@ pub fn help(kind: ChannelKind) -> KindHelp {
         ChannelKind::X => KindHelp {
             external_id: "The business's X user id",
             secrets: vec![
-                secret("consumer_secret", "Consumer secret", "the app's API key secret; signs webhooks and the CRC check"),
-                secret("access_token", "Access token", "OAuth 2.0 user token of the business account (dm.write, tweet.write)"),
+                secret(
+                    "consumer_secret",
+                    "Consumer secret",
+                    "the app's API key secret; signs webhooks and the CRC check",
+                ),
+                secret(
+                    "access_token",
+                    "Access token",
+                    "OAuth 2.0 user token of the business account (dm.write, tweet.write)",
+                ),
             ],
             settings: Vec::new(),
             steps: &[
@@ -109,10 +120,16 @@ pub fn help(kind: ChannelKind) -> KindHelp {
             external_id: "The bot's id (the digits before the colon of its token)",
             secrets: vec![
                 secret("bot_token", "Bot token", "from @BotFather"),
-                secret("secret_token", "Secret token", "any 1–256 letters, digits, _ or -; Telegram sends it with every update"),
+                secret(
+                    "secret_token",
+                    "Secret token",
+                    "any 1–256 letters, digits, _ or -; Telegram sends it with every update",
+                ),
             ],
             settings: Vec::new(),
-            steps: &["Call setWebhook with url = the webhook URL and secret_token = the secret token above; allowed_updates: message, edited_message, callback_query."],
+            steps: &[
+                "Call setWebhook with url = the webhook URL and secret_token = the secret token above; allowed_updates: message, edited_message, callback_query.",
+            ],
             verify_token: false,
         },
         ChannelKind::Twilio => KindHelp {
@@ -135,7 +152,9 @@ pub fn help(kind: ChannelKind) -> KindHelp {
                 secret("api_key", "API key", "Dialpad admin settings → API keys"),
             ],
             settings: Vec::new(),
-            steps: &["POST /api/v2/webhooks with hook_url = the webhook URL and secret = the webhook secret, then an SMS event subscription (inbound) for that webhook."],
+            steps: &[
+                "POST /api/v2/webhooks with hook_url = the webhook URL and secret = the webhook secret, then an SMS event subscription (inbound) for that webhook.",
+            ],
             verify_token: false,
         },
         ChannelKind::Justcall => KindHelp {
@@ -173,7 +192,11 @@ pub fn help(kind: ChannelKind) -> KindHelp {
         },
         ChannelKind::Widget => KindHelp {
             external_id: "A name for this website (e.g. its domain)",
-            secrets: vec![secret("secret", "Identity secret", "your site signs verified customers' ids with it (HMAC-SHA256)")],
+            secrets: vec![secret(
+                "secret",
+                "Identity secret",
+                "your site signs verified customers' ids with it (HMAC-SHA256)",
+            )],
             settings: Vec::new(),
             steps: &["Add the widget's script to your site; see the widget's documentation for the snippet."],
             verify_token: false,
@@ -182,7 +205,9 @@ pub fn help(kind: ChannelKind) -> KindHelp {
             external_id: "Any id you choose for this source",
             secrets: vec![secret("secret", "Signing secret", "the sender signs each body with it")],
             settings: Vec::new(),
-            steps: &["POST JSON to the webhook URL with X-Switchboard-Signature: sha256=<hex HMAC-SHA256(secret, body)>."],
+            steps: &[
+                "POST JSON to the webhook URL with X-Switchboard-Signature: sha256=<hex HMAC-SHA256(secret, body)>.",
+            ],
             verify_token: false,
         },
         ChannelKind::Email => KindHelp {

@@ -59,7 +59,10 @@ async fn agents_page(state: &AppState, session: &Session, error: Option<String>)
 }
 
 /// `GET /admin/agents`
-pub async fn list_agents(State(state): State<AppState>, AdminSession(session): AdminSession) -> Result<Page, PageError> {
+pub async fn list_agents(
+    State(state): State<AppState>,
+    AdminSession(session): AdminSession,
+) -> Result<Page, PageError> {
     agents_page(&state, &session, None).await
 }
 
@@ -243,7 +246,10 @@ async fn tokens_page(state: &AppState, session: &Session, created: Option<String
 }
 
 /// `GET /admin/tokens`
-pub async fn list_tokens(State(state): State<AppState>, AdminSession(session): AdminSession) -> Result<Page, PageError> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    AdminSession(session): AdminSession,
+) -> Result<Page, PageError> {
     tokens_page(&state, &session, None).await
 }
 

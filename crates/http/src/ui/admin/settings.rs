@@ -91,7 +91,10 @@ fn secs(field: &'static str, days: &str) -> Result<i64, PageError> {
 }
 
 /// `POST /admin/settings`
-pub async fn update_settings(State(state): State<AppState>, form: AdminForm<SettingsForm>) -> Result<Response, PageError> {
+pub async fn update_settings(
+    State(state): State<AppState>,
+    form: AdminForm<SettingsForm>,
+) -> Result<Response, PageError> {
     let f = form.form;
     let patch = SettingsPatch {
         reopen_window_secs: Some(secs("Reopen window", &f.reopen_days)?),
