@@ -122,3 +122,29 @@ test('a delivery for a line not yet connected is kept, then replayed from the li
   const { contacts } = await api('GET', `/api/v1/contacts?q=${encodeURIComponent(customer.name)}`);
   expect(contacts.length).toBe(1);
 });
+
+test('a custom field made on the admin page is set on a ticket and logged', async ({ page }) => {
+  const customer = newCustomer('Fiona Fields');
+  await signedPost(`${state.base}/webhooks/whatsapp/${state.whatsapp.id}`, state.whatsapp.app_secret,
+    whatsappBody(state.whatsapp.external_id, customer, 'Where is order 4411?'));
+
+  await signIn(page);
+  await page.goto(state.base + '/admin/fields');
+  const key = `plan_${Date.now()}`;
+  await page.getByLabel('Label').fill('Customer plan');
+  await page.getByLabel(/^Key/).fill(key);
+  await page.getByLabel('Kind').selectOption('dropdown');
+  await page.getByLabel(/Choices of a dropdown/).fill('gold\nsilver');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await expect(page.locator('#fields')).toContainText('Customer plan');
+
+  const { contacts } = await api('GET', `/api/v1/contacts?q=${encodeURIComponent(customer.name)}`);
+  const { tickets } = await api('GET', '/api/v1/tickets?limit=100');
+  const ticket = tickets.find((t) => t.contact_id === contacts[0].id);
+  await page.goto(`${state.base}/tickets/${ticket.id}`);
+  await page.locator('#custom-fields-form').getByLabel('Customer plan').selectOption('gold');
+  await page.getByRole('button', { name: 'Save fields' }).click();
+  await expect(page.locator('#custom-fields-form').getByLabel('Customer plan')).toHaveValue('gold');
+  await expect(page.locator('#live-events')).toContainText(key);
+  expect((await api('GET', `/api/v1/tickets/${ticket.id}`)).fields[key]).toBe('gold');
+});

@@ -21,7 +21,8 @@ use switchboard_service::Service;
 
 use crate::error::ErrorBody;
 use crate::handlers::{
-    accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks,
+    accounts, admin, admin_accounts, admin_fields, contacts, dead_letters, files, notifier, search, stream, system,
+    tickets, webhooks,
 };
 use crate::ui::{admin as admin_ui, assets, compose, inbox, session};
 
@@ -76,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tokens/{id}", axum::routing::delete(admin::revoke_token))
         .route("/api/v1/settings", get(admin::get_settings).patch(admin::patch_settings))
         .route("/api/v1/audit-log", get(admin::get_audit_log))
+        .route("/api/v1/fields", get(admin_fields::list_fields).post(admin_fields::create_field))
+        .route("/api/v1/fields/{id}", axum::routing::delete(admin_fields::delete_field))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
         .route("/webhooks/{kind}/{account_id}", get(webhooks::receive).post(webhooks::receive))
         // The agent UI (pages; forms carry the session's CSRF token).
@@ -118,6 +121,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/tokens/{id}/revoke", post(admin_ui::people::revoke_token))
         .route("/admin/settings", get(admin_ui::settings::show_settings).post(admin_ui::settings::update_settings))
         .route("/admin/audit", get(admin_ui::settings::show_audit))
+        .route("/admin/fields", get(admin_ui::fields::list_fields).post(admin_ui::fields::create_field))
+        .route("/admin/fields/{id}/delete", post(admin_ui::fields::delete_field))
+        .route("/tickets/{id}/fields", post(admin_ui::fields::set_ticket_fields))
         .route("/assets/{version}/{name}", get(assets::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -7,7 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::handlers::{
-    accounts, admin, admin_accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks,
+    accounts, admin, admin_accounts, admin_fields, contacts, dead_letters, files, notifier, search, stream, system,
+    tickets, webhooks,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -30,6 +31,7 @@ use crate::handlers::{
         admin::list_agents, admin::create_agent, admin::patch_agent, admin::list_teams, admin::create_team,
         admin::patch_team, admin::list_tokens, admin::create_token, admin::revoke_token, admin::get_settings,
         admin::patch_settings, admin::get_audit_log,
+        admin_fields::list_fields, admin_fields::create_field, admin_fields::delete_field,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
@@ -43,6 +45,7 @@ use crate::handlers::{
         admin::AgentOut, admin::AgentList, admin::AgentIn, admin::AgentPatchIn, admin::TeamOut, admin::TeamList,
         admin::TeamIn, admin::TeamPatchIn, admin::TokenOut, admin::TokenList, admin::TokenIn, admin::SettingsOut,
         admin::SettingsPatchIn, admin::AuditEntryOut, admin::AuditLog,
+        admin_fields::FieldOut, admin_fields::FieldList, admin_fields::FieldIn,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -415,3 +415,44 @@ async fn every_admin_change_is_in_the_audit_log_newest_first_and_holds_no_secret
     let older: Vec<&str> = older["entries"].as_array().unwrap().iter().map(|e| s(&e["action"])).collect();
     assert_eq!(older, ["channel_account.updated", "agent.created"]);
 }
+
+#[tokio::test]
+async fn custom_fields_are_typed_checked_and_required_to_solve() {
+    let app = TestApp::spawn().await;
+    let (agent, _) = new_agent(&app, "Fi").await;
+    let (_, agent_token) = token_for(&app, &agent, "fi").await;
+    let field = |key: &str, kind: &str, options: Value, required: bool| json!({"key": key, "label": key.to_uppercase(), "kind": kind, "options": options, "required_on_solve": required});
+    let refused = app
+        .request(Method::POST, "/api/v1/fields", Some(&agent_token), Some(field("x", "text", json!([]), false)))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    for f in [
+        field("order_no", "number", json!([]), true),
+        field("plan", "dropdown", json!(["gold", "silver"]), false),
+        field("vip", "checkbox", json!([]), false),
+        field("due", "date", json!([]), false),
+    ] {
+        assert_eq!(app.post("/api/v1/fields", f).await.status, StatusCode::CREATED);
+    }
+    assert_eq!(app.post("/api/v1/fields", field("plan", "text", json!([]), false)).await.code(), "field_exists");
+    let listed = app.request(Method::GET, "/api/v1/fields", Some(&agent_token), None).await;
+    assert_eq!(listed.body["fields"].as_array().unwrap().len(), 4, "agents read the definitions");
+
+    let (_, ticket) = customer_ticket(&app).await;
+    let path = format!("/api/v1/tickets/{ticket}");
+    let solve = app.patch(&path, json!({"status": "solved"})).await;
+    assert_eq!(solve.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(solve.body["error"]["message"].as_str().unwrap().contains("ORDER_NO"), "{:?}", solve.body);
+    for bad in [json!({"order_no": "twelve"}), json!({"plan": "bronze"}), json!({"due": "2026-02-31"})] {
+        assert_eq!(app.patch(&path, json!({"fields": bad})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let set = ok(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(json!({"fields": {"order_no": "4411", "plan": "gold", "vip": "on", "due": "2026-01-31"}})),
+    )
+    .await;
+    assert_eq!(set["fields"], json!({"order_no": 4411, "plan": "gold", "vip": true, "due": "2026-01-31"}));
+    assert_eq!(ok(&app, Method::PATCH, &path, Some(json!({"status": "solved"}))).await["status"], "solved");
+}

@@ -67,7 +67,7 @@ impl Service {
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
         let ws = workspaces::get(&mut conn, actor.workspace()).await?.ok_or(ServiceError::NotFound("workspace"))?;
-        let mut settings = ws.settings.clone();
+        let mut settings = ws.settings;
         let mut profile = workspaces::profile(&mut conn, actor.workspace()).await?;
         let mut detail = serde_json::Map::new();
         for (field, asked, current) in [

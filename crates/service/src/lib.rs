@@ -13,6 +13,7 @@ pub mod auth;
 pub mod compose;
 pub mod contacts;
 mod error;
+pub mod fields;
 pub mod files;
 pub mod ingest;
 mod ingest_events;

@@ -46,6 +46,8 @@ pub struct TicketOverview {
     pub previous: Option<TicketLink>,
     pub follow_ups: Vec<TicketLink>,
     pub public_thread: Option<TicketLink>,
+    /// The custom fields admins defined, to show and edit on the ticket.
+    pub field_defs: Vec<crate::fields::FieldDef>,
 }
 
 /// A contact page's worth of data.
@@ -120,6 +122,7 @@ impl Service {
         let mut conn = pooled.conn();
         let ticket = &view.ticket;
         let messages = messages::list_for_ticket(&mut conn, ws, id).await?;
+        let field_defs = switchboard_store::fields::list(&mut conn, ws).await?;
         let events = events::list_for_ticket(&mut conn, ws, id).await?;
         let account = accounts::get(&mut conn, ws, ticket.channel_account_id)
             .await?
@@ -174,6 +177,7 @@ impl Service {
             previous,
             follow_ups,
             public_thread,
+            field_defs,
         })
     }
 

@@ -20,6 +20,7 @@ pub mod conversations;
 mod db;
 pub mod dead_letters;
 pub mod events;
+pub mod fields;
 pub mod files;
 pub mod live_events;
 pub mod messages;

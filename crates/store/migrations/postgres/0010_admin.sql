@@ -28,3 +28,16 @@ CREATE TABLE audit_log (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX audit_log_workspace ON audit_log (workspace_id, created_at);
+
+-- Custom ticket fields: what an admin defines; the values live in tickets.fields by key.
+CREATE TABLE ticket_fields (
+    id UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    options TEXT NOT NULL,
+    required_on_solve BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (workspace_id, key)
+);

@@ -3,6 +3,7 @@
 //! the agent UI's shape (extract, one service call, render or redirect).
 
 pub mod channels;
+pub mod fields;
 mod help;
 pub mod people;
 pub mod settings;
@@ -49,10 +50,11 @@ pub struct Nav {
 }
 
 impl Nav {
-    pub const ITEMS: [(&'static str, &'static str); 6] = [
+    pub const ITEMS: [(&'static str, &'static str); 7] = [
         ("channels", "Channels"),
         ("agents", "Agents"),
         ("teams", "Teams"),
+        ("fields", "Ticket fields"),
         ("tokens", "API tokens"),
         ("settings", "Settings"),
         ("audit", "Audit log"),
