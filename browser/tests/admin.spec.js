@@ -148,3 +148,30 @@ test('a custom field made on the admin page is set on a ticket and logged', asyn
   await expect(page.locator('#live-events')).toContainText(key);
   expect((await api('GET', `/api/v1/tickets/${ticket.id}`)).fields[key]).toBe('gold');
 });
+
+test('a macro made on the admin page is applied to a ticket from its page', async ({ page }) => {
+  const customer = newCustomer('Maya Macro');
+  await signedPost(`${state.base}/webhooks/whatsapp/${state.whatsapp.id}`, state.whatsapp.app_secret,
+    whatsappBody(state.whatsapp.external_id, customer, 'Has my order shipped?'));
+
+  await signIn(page);
+  await page.goto(state.base + '/admin/macros');
+  const name = `Shipped ${Date.now()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel(/^Reply/).fill('Hi {{first_name}}, it has shipped!');
+  await page.getByLabel('Status').selectOption('pending');
+  await page.getByLabel(/Add tags/).fill('shipping');
+  await page.getByLabel('Assignee').selectOption('me');
+  await page.getByRole('button', { name: 'Save macro' }).click();
+  await expect(page.locator('#macros')).toContainText(name);
+
+  const { contacts } = await api('GET', `/api/v1/contacts?q=${encodeURIComponent(customer.name)}`);
+  const { tickets } = await api('GET', '/api/v1/tickets?limit=100');
+  const ticket = tickets.find((t) => t.contact_id === contacts[0].id);
+  await page.goto(`${state.base}/tickets/${ticket.id}`);
+  await page.getByLabel('Macro', { exact: true }).selectOption({ label: name });
+  await page.getByRole('button', { name: 'Apply macro' }).click();
+  await expect(page.locator('.message.outbound').last()).toContainText('Hi Maya, it has shipped!');
+  await expect(page.locator('#prop-status')).toHaveValue('pending');
+  await expect(page.locator('#prop-tags')).toHaveValue(/shipping/);
+});

@@ -21,8 +21,8 @@ use switchboard_service::Service;
 
 use crate::error::ErrorBody;
 use crate::handlers::{
-    accounts, admin, admin_accounts, admin_fields, contacts, dead_letters, files, notifier, search, stream, system,
-    tickets, webhooks,
+    accounts, admin, admin_accounts, admin_fields, admin_macros, contacts, dead_letters, files, notifier, search,
+    stream, system, tickets, webhooks,
 };
 use crate::ui::{admin as admin_ui, assets, compose, inbox, session};
 
@@ -79,6 +79,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit-log", get(admin::get_audit_log))
         .route("/api/v1/fields", get(admin_fields::list_fields).post(admin_fields::create_field))
         .route("/api/v1/fields/{id}", axum::routing::delete(admin_fields::delete_field))
+        .route("/api/v1/macros", get(admin_macros::list_macros).post(admin_macros::create_macro))
+        .route("/api/v1/macros/{id}", axum::routing::delete(admin_macros::delete_macro))
+        .route("/api/v1/tickets/{id}/macros/{macro_id}", post(admin_macros::apply_macro))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
         .route("/webhooks/{kind}/{account_id}", get(webhooks::receive).post(webhooks::receive))
         // The agent UI (pages; forms carry the session's CSRF token).
@@ -124,6 +127,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/fields", get(admin_ui::fields::list_fields).post(admin_ui::fields::create_field))
         .route("/admin/fields/{id}/delete", post(admin_ui::fields::delete_field))
         .route("/tickets/{id}/fields", post(admin_ui::fields::set_ticket_fields))
+        .route("/admin/macros", get(admin_ui::macros::list_macros).post(admin_ui::macros::create_macro))
+        .route("/admin/macros/{id}/delete", post(admin_ui::macros::delete_macro))
+        .route("/tickets/{id}/macro", post(admin_ui::macros::apply_macro))
         .route("/assets/{version}/{name}", get(assets::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::handlers::{
-    accounts, admin, admin_accounts, admin_fields, contacts, dead_letters, files, notifier, search, stream, system,
-    tickets, webhooks,
+    accounts, admin, admin_accounts, admin_fields, admin_macros, contacts, dead_letters, files, notifier, search,
+    stream, system, tickets, webhooks,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -32,6 +32,7 @@ use crate::handlers::{
         admin::patch_team, admin::list_tokens, admin::create_token, admin::revoke_token, admin::get_settings,
         admin::patch_settings, admin::get_audit_log,
         admin_fields::list_fields, admin_fields::create_field, admin_fields::delete_field,
+        admin_macros::list_macros, admin_macros::create_macro, admin_macros::delete_macro, admin_macros::apply_macro,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
@@ -46,6 +47,7 @@ use crate::handlers::{
         admin::TeamIn, admin::TeamPatchIn, admin::TokenOut, admin::TokenList, admin::TokenIn, admin::SettingsOut,
         admin::SettingsPatchIn, admin::AuditEntryOut, admin::AuditLog,
         admin_fields::FieldOut, admin_fields::FieldList, admin_fields::FieldIn,
+        admin_macros::MacroOut, admin_macros::MacroList, admin_macros::MacroIn,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

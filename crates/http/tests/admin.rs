@@ -456,3 +456,78 @@ async fn custom_fields_are_typed_checked_and_required_to_solve() {
     assert_eq!(set["fields"], json!({"order_no": 4411, "plan": "gold", "vip": true, "due": "2026-01-31"}));
     assert_eq!(ok(&app, Method::PATCH, &path, Some(json!({"status": "solved"}))).await["status"], "solved");
 }
+
+#[tokio::test]
+async fn a_macro_replies_with_the_customers_first_name_and_sets_status_tags_and_assignee() {
+    let app = TestApp::spawn().await;
+    let (agent, _) = new_agent(&app, "Mo").await;
+    let (_, agent_token) = token_for(&app, &agent, "mo").await;
+    let body = json!({"name": "Shipped", "body": "Hi {{first_name}}, order #{{ticket_number}} has shipped. {{agent_name}}",
+        "status": "pending", "add_tags": ["shipping"], "assignee": "me"});
+    let refused = app.request(Method::POST, "/api/v1/macros", Some(&agent_token), Some(body.clone())).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let made = app.post("/api/v1/macros", body).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let macro_id = s(&made.body["id"]).to_owned();
+
+    let line = app.api_account(SECRET).await;
+    let sent = app
+        .deliver(
+            &line,
+            SECRET,
+            json!([{"id": "m1", "from": {"id": "u9", "name": "Mira Santos"}, "text": "where is it?"}]),
+        )
+        .await;
+    let ticket = s(&sent.body["messages"][0]["ticket_id"]).to_owned();
+    let number = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}"), None).await["number"].clone();
+
+    // Any agent applies it; the reply is theirs.
+    let applied = app
+        .request(Method::POST, &format!("/api/v1/tickets/{ticket}/macros/{macro_id}"), Some(&agent_token), None)
+        .await;
+    assert_eq!(applied.status, StatusCode::OK, "{:?}", applied.body);
+    assert_eq!(applied.body["status"], "pending");
+    assert_eq!(applied.body["assignee_id"], agent.as_str());
+    assert!(applied.body["tags"].as_array().unwrap().contains(&json!("shipping")));
+    let messages = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}/messages"), None).await;
+    let reply = messages["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(reply["body"], format!("Hi Mira, order #{number} has shipped. Mo"));
+    let events = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}/events"), None).await;
+    assert!(events["events"].as_array().unwrap().iter().any(|e| e["kind"] == "macro_applied"), "{events}");
+}
+
+#[tokio::test]
+async fn a_macro_whose_reply_the_channel_refuses_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let made = app
+        .post("/api/v1/macros", json!({"name": "Close", "body": "Thanks!", "status": "solved", "add_tags": ["done"]}))
+        .await;
+    let macro_id = s(&made.body["id"]).to_owned();
+    let wa = app
+        .connect_account("whatsapp", "1555000", json!({"app_secret": "a", "verify_token": "v", "access_token": "t"}))
+        .await;
+    let actor = app.service.authenticate_token(&app.token).await.unwrap();
+    // A customer wrote two days ago: WhatsApp's 24-hour window is closed.
+    let account = app.service.get_account(&actor, s(&wa["id"]).parse().unwrap()).await.unwrap();
+    let item = switchboard_domain::InboundItem {
+        platform_message_id: "wamid.old".into(),
+        sender: switchboard_domain::InboundSender {
+            external_id: "628111".into(),
+            name: Some("Ola".into()),
+            ..Default::default()
+        },
+        thread: switchboard_domain::ThreadRef::Direct { key: None },
+        body: Some("hello".into()),
+        attachments: Vec::new(),
+        sent_at: Some(epoch() - time::Duration::days(2)),
+    };
+    let reports = app.service.ingest(account, vec![item]).await.unwrap();
+    let ticket = reports[0].ticket_id.unwrap();
+
+    let applied = app.post(&format!("/api/v1/tickets/{}/macros/{macro_id}", ticket.0), json!({})).await;
+    assert_eq!(applied.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", applied.body);
+    assert_eq!(applied.code(), "template_required");
+    let t = ok(&app, Method::GET, &format!("/api/v1/tickets/{}", ticket.0), None).await;
+    assert_ne!(t["status"], "solved");
+    assert!(!t["tags"].as_array().unwrap().contains(&json!("done")), "nothing changed");
+}

@@ -18,6 +18,7 @@ pub mod files;
 pub mod ingest;
 mod ingest_events;
 pub mod live;
+pub mod macros;
 pub mod notifier;
 pub mod overview;
 pub mod search;

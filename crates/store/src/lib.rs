@@ -23,6 +23,7 @@ pub mod events;
 pub mod fields;
 pub mod files;
 pub mod live_events;
+pub mod macros;
 pub mod messages;
 mod migrate;
 pub mod outbox;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod admin_accounts;
 pub mod admin_fields;
+pub mod admin_macros;
 pub mod contacts;
 pub mod dead_letters;
 pub mod files;

@@ -47,6 +47,8 @@ pub struct TicketPage {
     fields_text: String,
     /// The fields admins defined, with inputs of their kind.
     custom_fields: Vec<crate::ui::admin::fields::FieldInput>,
+    /// Macros to apply: (id, name).
+    macros: Vec<(Uuid, String)>,
     status_value: &'static str,
     assignee_value: String,
     team_value: String,
@@ -116,6 +118,7 @@ fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option
         participants: o.participants.iter().map(|c| (c.id.0, contact_name(c))).collect(),
         tags: t.tags.join(" "),
         custom_fields: crate::ui::admin::fields::ticket_inputs(&o.field_defs, &t.fields),
+        macros: o.macros.iter().map(|m| (m.id, m.name.clone())).collect(),
         // Defined fields have their own inputs; the free-form list holds the others.
         fields_text: t
             .fields

@@ -41,3 +41,16 @@ CREATE TABLE ticket_fields (
     created_at BIGINT NOT NULL,
     UNIQUE (workspace_id, key)
 );
+
+-- Macros: a saved reply with placeholders, and the status, tags and assignee it sets.
+CREATE TABLE macros (
+    id UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    name TEXT NOT NULL,
+    body TEXT,
+    status TEXT,
+    add_tags TEXT NOT NULL,
+    assignee TEXT,
+    created_at BIGINT NOT NULL,
+    UNIQUE (workspace_id, name)
+);

@@ -41,3 +41,16 @@ CREATE TABLE ticket_fields (
     created_at INTEGER NOT NULL,
     UNIQUE (workspace_id, key)
 );
+
+-- Macros: a saved reply with placeholders, and the status, tags and assignee it sets.
+CREATE TABLE macros (
+    id BLOB PRIMARY KEY,
+    workspace_id BLOB NOT NULL REFERENCES workspaces(id),
+    name TEXT NOT NULL,
+    body TEXT,
+    status TEXT,
+    add_tags TEXT NOT NULL,
+    assignee TEXT,
+    created_at INTEGER NOT NULL,
+    UNIQUE (workspace_id, name)
+);

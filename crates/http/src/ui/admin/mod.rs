@@ -5,6 +5,7 @@
 pub mod channels;
 pub mod fields;
 mod help;
+pub mod macros;
 pub mod people;
 pub mod settings;
 
@@ -50,11 +51,12 @@ pub struct Nav {
 }
 
 impl Nav {
-    pub const ITEMS: [(&'static str, &'static str); 7] = [
+    pub const ITEMS: [(&'static str, &'static str); 8] = [
         ("channels", "Channels"),
         ("agents", "Agents"),
         ("teams", "Teams"),
         ("fields", "Ticket fields"),
+        ("macros", "Macros"),
         ("tokens", "API tokens"),
         ("settings", "Settings"),
         ("audit", "Audit log"),
