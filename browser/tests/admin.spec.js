@@ -175,3 +175,23 @@ test('a macro made on the admin page is applied to a ticket from its page', asyn
   await expect(page.locator('#prop-status')).toHaveValue('pending');
   await expect(page.locator('#prop-tags')).toHaveValue(/shipping/);
 });
+
+test('a WhatsApp template is registered on the templates page and previewed with values', async ({ page }) => {
+  await signIn(page);
+  await page.goto(state.base + '/admin/templates');
+  const section = page.locator(`#line-${state.whatsapp.id}`);
+  await expect(section).toContainText('order_update');
+  await section.getByText('Register a template').click();
+  const name = `pickup_${Date.now()}`;
+  await section.getByLabel('Name (as approved)').fill(name);
+  await section.getByLabel(/^Body/).fill('Hi {{1}}, pick up order {{2}} today.');
+  await section.getByRole('button', { name: 'Save template' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved.');
+
+  const row = page.locator(`#line-${state.whatsapp.id} tr`, { hasText: name });
+  await row.getByLabel('Value 1').fill('Mira');
+  await row.getByLabel('Value 2').fill('#4411');
+  await row.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.locator(`#line-${state.whatsapp.id} tr`, { hasText: name }).locator('.preview'))
+    .toContainText('Hi Mira, pick up order #4411 today.');
+});

@@ -183,6 +183,9 @@ async fn an_admin_sees_the_admin_pages() {
         "/admin/agents".to_owned(),
         "/admin/teams".to_owned(),
         "/admin/tokens".to_owned(),
+        "/admin/fields".to_owned(),
+        "/admin/macros".to_owned(),
+        "/admin/templates".to_owned(),
         "/admin/settings".to_owned(),
         "/admin/audit".to_owned(),
     ] {

@@ -8,6 +8,7 @@ mod help;
 pub mod macros;
 pub mod people;
 pub mod settings;
+pub mod templates;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -51,12 +52,13 @@ pub struct Nav {
 }
 
 impl Nav {
-    pub const ITEMS: [(&'static str, &'static str); 8] = [
+    pub const ITEMS: [(&'static str, &'static str); 9] = [
         ("channels", "Channels"),
         ("agents", "Agents"),
         ("teams", "Teams"),
         ("fields", "Ticket fields"),
         ("macros", "Macros"),
+        ("templates", "Templates"),
         ("tokens", "API tokens"),
         ("settings", "Settings"),
         ("audit", "Audit log"),
