@@ -102,11 +102,12 @@ impl Service {
     /// rules may refuse it, and then nothing is changed), with its status; then its tags and
     /// assignee; and a `macro_applied` event.
     pub async fn apply_macro(&self, actor: &Actor, ticket: TicketId, id: uuid::Uuid) -> ServiceResult<TicketView> {
+        // The ticket first: one pooled connection at a time.
+        let view = self.get_ticket(actor, ticket).await?;
         let (m, customer) = {
             let mut pooled = self.db().acquire().await?;
             let mut conn = pooled.conn();
             let m = macros::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("macro"))?;
-            let view = self.get_ticket(actor, ticket).await?;
             let customer = match view.ticket.contact_id {
                 Some(c) => {
                     switchboard_store::contacts::get(&mut conn, actor.workspace(), c).await?.and_then(|c| c.name)

@@ -154,6 +154,16 @@ impl Service {
         };
         let mut tx = self.begin().await?;
         dead_letters::mark_replayed(&mut tx.conn(), letter.id, error.as_deref(), self.now()).await?;
+        let detail = serde_json::json!({"stored": error.is_none(), "error": error});
+        crate::audit::write(
+            &mut tx.conn(),
+            actor,
+            "dead_letter.replayed",
+            format!("dead_letter:{id}"),
+            detail,
+            self.now(),
+        )
+        .await?;
         let letter = dead_letters::get(&mut tx.conn(), actor.workspace(), id)
             .await?
             .ok_or(ServiceError::NotFound("dead letter"))?;
