@@ -137,7 +137,8 @@ if (window.EventSource && panel) {
     }
     scheduleRefresh();
   };
-  for (const kind of ['ticket_created', 'message_received', 'ticket_updated']) {
+  // `reset`: events were lost for good (the stream was away too long); everything is refreshed.
+  for (const kind of ['ticket_created', 'message_received', 'ticket_updated', 'reset']) {
     stream.addEventListener(kind, onEvent);
   }
   stream.addEventListener('message', onEvent);

@@ -13,8 +13,7 @@ use switchboard_domain::WorkspaceId;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::params::Params;
-use crate::{Conn, Param, Result, bind_all, from_millis, to_millis, with_conn};
+use crate::{Conn, Result, from_millis, to_millis, with_conn};
 
 /// The Postgres channel a commit's new rows are announced on; the payload is
 /// `{workspace id}:{first id}:{last id}`.
@@ -36,9 +35,6 @@ pub struct NewLiveEvent<'a> {
     pub kind: &'a str,
     pub ticket_id: Uuid,
 }
-
-/// Rows per INSERT: well under either backend's limit on bound values.
-const INSERT_CHUNK: usize = 500;
 
 /// Appends `events` to the workspace's log and returns them with their ids, in order. On
 /// Postgres the new range is announced with `pg_notify`, which is delivered on commit only.
@@ -75,28 +71,41 @@ pub async fn append(
             created_at: now,
         })
         .collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut p = Params::default();
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|r| {
-                format!(
-                    "({}, {}, {}, {}, {})",
-                    p.push(Param::Uuid(workspace.0)),
-                    p.push(Param::Int(r.id)),
-                    p.push(Param::Text(r.kind.clone())),
-                    p.push(Param::Uuid(r.ticket_id)),
-                    p.push(Param::Int(to_millis(now))),
+    // Fixed statements, prepared once per connection: a statement built for each batch size
+    // would be parsed again for nearly every batch.
+    match conn {
+        Conn::Sqlite(c) => {
+            for r in &rows {
+                sqlx::query(
+                    "INSERT INTO live_events (workspace_id, id, kind, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5)",
                 )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO live_events (workspace_id, id, kind, ticket_id, created_at) VALUES {}",
-            values.join(", ")
-        );
-        with_conn!(conn, c => {
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), &p.0).execute(&mut *c).await?.rows_affected()
-        });
+                .bind(workspace.0)
+                .bind(r.id)
+                .bind(&r.kind)
+                .bind(r.ticket_id)
+                .bind(to_millis(now))
+                .execute(&mut **c)
+                .await?;
+            }
+        }
+        Conn::Postgres(c) => {
+            // One round trip for the whole batch.
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let kinds: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
+            let tickets: Vec<Uuid> = rows.iter().map(|r| r.ticket_id).collect();
+            sqlx::query(
+                "INSERT INTO live_events (workspace_id, id, kind, ticket_id, created_at) \
+                 SELECT $1, e.id, e.kind, e.ticket_id, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::UUID[]) \
+                 AS e (id, kind, ticket_id)",
+            )
+            .bind(workspace.0)
+            .bind(ids)
+            .bind(kinds)
+            .bind(tickets)
+            .bind(to_millis(now))
+            .execute(&mut **c)
+            .await?;
+        }
     }
     if let Conn::Postgres(c) = conn {
         sqlx::query("SELECT pg_notify($1, $2)")
