@@ -21,8 +21,11 @@ use axum::routing::{get, post};
 use switchboard_service::Service;
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
-use crate::ui::{assets, compose, inbox, session};
+use crate::handlers::{
+    accounts, admin, admin_accounts, admin_fields, admin_macros, contacts, dead_letters, files, notifier, search,
+    stream, system, tickets, webhooks,
+};
+use crate::ui::{admin as admin_ui, assets, compose, inbox, session};
 
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -41,7 +44,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/openapi.json", get(system::openapi))
         .route("/api/v1/channel-accounts", get(accounts::list_accounts).post(accounts::create_account))
-        .route("/api/v1/channel-accounts/{id}", get(accounts::get_account))
+        .route(
+            "/api/v1/channel-accounts/{id}",
+            get(accounts::get_account).patch(admin_accounts::patch_account).delete(admin_accounts::delete_account),
+        )
+        .route("/api/v1/channel-accounts/{id}/health", get(admin_accounts::account_health))
         .route("/api/v1/channel-accounts/{id}/templates", get(accounts::list_templates).post(accounts::create_template))
         .route("/api/v1/channel-accounts/{id}/templates/sync", post(accounts::sync_templates))
         .route("/api/v1/tickets", get(tickets::list_tickets).post(tickets::create_ticket))
@@ -62,6 +69,20 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{id}/{signature}", get(files::public_media))
         .route("/api/v1/dead-letters", get(dead_letters::list_dead_letters))
         .route("/api/v1/dead-letters/{id}/replay", post(dead_letters::replay_dead_letter))
+        // Administration (admins; agents may read agents and teams).
+        .route("/api/v1/agents", get(admin::list_agents).post(admin::create_agent))
+        .route("/api/v1/agents/{id}", axum::routing::patch(admin::patch_agent))
+        .route("/api/v1/teams", get(admin::list_teams).post(admin::create_team))
+        .route("/api/v1/teams/{id}", axum::routing::patch(admin::patch_team))
+        .route("/api/v1/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/api/v1/settings", get(admin::get_settings).patch(admin::patch_settings))
+        .route("/api/v1/audit-log", get(admin::get_audit_log))
+        .route("/api/v1/fields", get(admin_fields::list_fields).post(admin_fields::create_field))
+        .route("/api/v1/fields/{id}", axum::routing::delete(admin_fields::delete_field))
+        .route("/api/v1/macros", get(admin_macros::list_macros).post(admin_macros::create_macro))
+        .route("/api/v1/macros/{id}", axum::routing::delete(admin_macros::delete_macro))
+        .route("/api/v1/tickets/{id}/macros/{macro_id}", post(admin_macros::apply_macro))
         .route("/webhooks/api/{account_id}", post(webhooks::receive_api))
         .route("/webhooks/{kind}/{account_id}", get(webhooks::receive).post(webhooks::receive))
         // The agent UI (pages; forms carry the session's CSRF token).
@@ -89,6 +110,30 @@ pub fn router(state: AppState) -> Router {
         .route("/views", post(ui::views::create_view))
         .route("/views/new", get(ui::views::new_view_form))
         .route("/views/{id}/delete", post(ui::views::delete_view))
+        // Administration pages (admins only).
+        .route("/admin", get(admin_ui::index))
+        .route("/admin/channels", get(admin_ui::channels::list_channels).post(admin_ui::channels::connect_channel))
+        .route("/admin/channels/new", get(admin_ui::channels::new_channel))
+        .route("/admin/channels/{id}", get(admin_ui::channels::show_channel).post(admin_ui::channels::update_channel))
+        .route("/admin/channels/{id}/delete", post(admin_ui::channels::delete_channel))
+        .route("/admin/dead-letters/{id}/replay", post(admin_ui::channels::replay_dead_letter))
+        .route("/admin/agents", get(admin_ui::people::list_agents).post(admin_ui::people::create_agent))
+        .route("/admin/agents/{id}", post(admin_ui::people::update_agent))
+        .route("/admin/teams", get(admin_ui::people::list_teams).post(admin_ui::people::create_team))
+        .route("/admin/teams/{id}", post(admin_ui::people::update_team))
+        .route("/admin/tokens", get(admin_ui::people::list_tokens).post(admin_ui::people::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin_ui::people::revoke_token))
+        .route("/admin/settings", get(admin_ui::settings::show_settings).post(admin_ui::settings::update_settings))
+        .route("/admin/audit", get(admin_ui::settings::show_audit))
+        .route("/admin/fields", get(admin_ui::fields::list_fields).post(admin_ui::fields::create_field))
+        .route("/admin/fields/{id}/delete", post(admin_ui::fields::delete_field))
+        .route("/tickets/{id}/fields", post(admin_ui::fields::set_ticket_fields))
+        .route("/admin/macros", get(admin_ui::macros::list_macros).post(admin_ui::macros::create_macro))
+        .route("/admin/macros/{id}/delete", post(admin_ui::macros::delete_macro))
+        .route("/tickets/{id}/macro", post(admin_ui::macros::apply_macro))
+        .route("/admin/templates", get(admin_ui::templates::list_templates))
+        .route("/admin/templates/{line}", post(admin_ui::templates::create_template))
+        .route("/admin/templates/{line}/sync", post(admin_ui::templates::sync_templates))
         .route("/assets/{version}/{name}", get(assets::asset))
         // The customer messenger (website widget): its own token, never the agents' session.
         .route("/widget/{account_id}/embed.js", get(widget::pages::embed_script))

@@ -6,7 +6,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{accounts, contacts, dead_letters, files, notifier, search, stream, system, tickets, webhooks};
+use crate::handlers::{
+    accounts, admin, admin_accounts, admin_fields, admin_macros, contacts, dead_letters, files, notifier, search,
+    stream, system, tickets, webhooks,
+};
 use crate::widget::{self, dto as wd};
 
 #[derive(utoipa::OpenApi)]
@@ -28,6 +31,12 @@ use crate::widget::{self, dto as wd};
         widget::api::create_visitor, widget::api::identify, widget::api::overview, widget::api::list_conversations,
         widget::api::list_tickets, widget::api::start_conversation, widget::api::get_conversation,
         widget::api::send_message, widget::api::read_conversation, widget::api::stream,
+        admin_accounts::patch_account, admin_accounts::delete_account, admin_accounts::account_health,
+        admin::list_agents, admin::create_agent, admin::patch_agent, admin::list_teams, admin::create_team,
+        admin::patch_team, admin::list_tokens, admin::create_token, admin::revoke_token, admin::get_settings,
+        admin::patch_settings, admin::get_audit_log,
+        admin_fields::list_fields, admin_fields::create_field, admin_fields::delete_field,
+        admin_macros::list_macros, admin_macros::create_macro, admin_macros::delete_macro, admin_macros::apply_macro,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::AccountIn, dto::AccountOut, dto::AccountList, dto::TicketOut, dto::TicketList,
@@ -40,6 +49,12 @@ use crate::widget::{self, dto as wd};
         wd::VisitorIn, wd::VisitorOut, wd::IdentifyIn, wd::IdentifyOut, wd::SendIn, wd::BadgesOut, wd::WidgetTicketOut,
         wd::WidgetConversationOut, wd::OverviewOut, wd::WidgetConversationList, wd::WidgetTicketList,
         wd::WidgetMessageOut, wd::ThreadOut,
+        admin_accounts::AccountPatchIn, admin_accounts::HealthOut, admin_accounts::SendErrorOut,
+        admin::AgentOut, admin::AgentList, admin::AgentIn, admin::AgentPatchIn, admin::TeamOut, admin::TeamList,
+        admin::TeamIn, admin::TeamPatchIn, admin::TokenOut, admin::TokenList, admin::TokenIn, admin::SettingsOut,
+        admin::SettingsPatchIn, admin::AuditEntryOut, admin::AuditLog,
+        admin_fields::FieldOut, admin_fields::FieldList, admin_fields::FieldIn,
+        admin_macros::MacroOut, admin_macros::MacroList, admin_macros::MacroIn,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -67,6 +67,20 @@ impl Service {
             ),
             other => other.into(),
         })?;
+        // Secret names only: the log never holds a secret.
+        let detail = serde_json::json!({
+            "kind": account.kind, "name": account.name, "external_id": account.external_id,
+            "settings": account.settings, "secrets": new.secrets.keys().collect::<Vec<_>>(),
+        });
+        crate::audit::write(
+            &mut tx.conn(),
+            actor,
+            "channel_account.created",
+            format!("channel_account:{}", account.id),
+            detail,
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(account)
     }
@@ -78,7 +92,11 @@ impl Service {
 
     pub async fn get_account(&self, actor: &Actor, id: ChannelAccountId) -> ServiceResult<ChannelAccount> {
         let mut pooled = self.db().acquire().await?;
-        accounts::get(&mut pooled.conn(), actor.workspace(), id).await?.ok_or(ServiceError::NotFound("channel account"))
+        // A deleted line is gone for its admins; its tickets still name it.
+        accounts::get_live(&mut pooled.conn(), actor.workspace(), id)
+            .await?
+            .map(|(account, _)| account)
+            .ok_or(ServiceError::NotFound("channel account"))
     }
 
     /// The enabled account a webhook names, of the kind its route says, with its secrets.

@@ -28,6 +28,13 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// A new API token and its hash.
+pub(crate) fn new_token() -> ServiceResult<(String, String)> {
+    let token = format!("{TOKEN_PREFIX}{}", random_hex()?);
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
 pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -5,14 +5,20 @@
 //! Knows the domain and the store; knows nothing of HTTP.
 
 pub mod accounts;
+pub mod admin_accounts;
+pub mod admin_agents;
+pub mod admin_settings;
+pub mod audit;
 pub mod auth;
 pub mod compose;
 pub mod contacts;
 mod error;
+pub mod fields;
 pub mod files;
 pub mod ingest;
 mod ingest_events;
 pub mod live;
+pub mod macros;
 pub mod notifier;
 pub mod overview;
 pub mod search;
@@ -50,6 +56,8 @@ pub struct Service {
     widget_limiter: widget::Limiter,
     /// Whose new tickets are, for visitors' streams.
     widget_owners: widget::stream::Owners,
+    /// When this node last noted each line's health (written at most every few seconds).
+    health_marks: admin_accounts::HealthMarks,
 }
 
 /// A node's configuration that use cases need.
@@ -88,6 +96,7 @@ impl Service {
             sign_in_limiter: sessions::SignInLimiter::default(),
             widget_limiter: widget::Limiter::default(),
             widget_owners: widget::stream::Owners::default(),
+            health_marks: admin_accounts::HealthMarks::default(),
         }
     }
 

@@ -46,6 +46,10 @@ pub struct TicketOverview {
     pub previous: Option<TicketLink>,
     pub follow_ups: Vec<TicketLink>,
     pub public_thread: Option<TicketLink>,
+    /// The custom fields admins defined, to show and edit on the ticket.
+    pub field_defs: Vec<crate::fields::FieldDef>,
+    /// The macros an agent may apply from the reply box.
+    pub macros: Vec<crate::macros::Macro>,
 }
 
 /// A contact page's worth of data.
@@ -120,6 +124,8 @@ impl Service {
         let mut conn = pooled.conn();
         let ticket = &view.ticket;
         let messages = messages::list_for_ticket(&mut conn, ws, id).await?;
+        let field_defs = switchboard_store::fields::list(&mut conn, ws).await?;
+        let macros = switchboard_store::macros::list(&mut conn, ws).await?;
         let events = events::list_for_ticket(&mut conn, ws, id).await?;
         let account = accounts::get(&mut conn, ws, ticket.channel_account_id)
             .await?
@@ -174,6 +180,8 @@ impl Service {
             previous,
             follow_ups,
             public_thread,
+            field_defs,
+            macros,
         })
     }
 

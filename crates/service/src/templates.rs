@@ -59,6 +59,16 @@ impl Service {
         let new = NewTemplate { name, language, category: &category, body: &input.body, status: "local" };
         let mut tx = self.begin().await?;
         let row = templates::upsert(&mut tx.conn(), actor.workspace(), account, &new, self.now()).await?;
+        let detail = serde_json::json!({"channel_account_id": account, "name": name, "language": language});
+        crate::audit::write(
+            &mut tx.conn(),
+            actor,
+            "template.saved",
+            format!("template:{}", row.id),
+            detail,
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -116,6 +126,16 @@ impl Service {
             templates::upsert(&mut tx.conn(), actor.workspace(), account, &new, now).await?;
         }
         let all = templates::list(&mut tx.conn(), actor.workspace(), account).await?;
+        let detail = serde_json::json!({"templates": remote.len()});
+        crate::audit::write(
+            &mut tx.conn(),
+            actor,
+            "templates.synced",
+            format!("channel_account:{account}"),
+            detail,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(all)
     }

@@ -142,7 +142,7 @@ impl Service {
     }
 
     /// Applies an agent's changes, with one event per change, in one transaction.
-    pub async fn patch_ticket(&self, actor: &Actor, id: TicketId, patch: TicketPatch) -> ServiceResult<TicketView> {
+    pub async fn patch_ticket(&self, actor: &Actor, id: TicketId, mut patch: TicketPatch) -> ServiceResult<TicketView> {
         let now = self.now();
         let ws = actor.workspace();
         let mut tx = self.begin().await?;
@@ -156,6 +156,8 @@ impl Service {
         }
         let who = actor.store_actor();
         let mut changes: Vec<(EventKind, serde_json::Value)> = Vec::new();
+        let solving = patch.status == Some(TicketStatus::Solved) && ticket.status != TicketStatus::Solved;
+        crate::fields::check_values(&mut conn, actor, &mut patch.fields).await?;
 
         if let Some(status) = patch.status
             && status != ticket.status
@@ -234,6 +236,9 @@ impl Service {
             if tickets::remove_tag(&mut conn, ws, id, tag.as_str()).await? {
                 changes.push((EventKind::TagRemoved, serde_json::json!({"tag": tag})));
             }
+        }
+        if solving {
+            crate::fields::check_solvable(&mut conn, actor, &ticket.fields).await?;
         }
         if !changes.is_empty() {
             ticket.updated_at = now.max(ticket.updated_at);
@@ -342,6 +347,9 @@ impl Service {
         let target = reply.status.or((!note && ticket.status == TicketStatus::New).then_some(TicketStatus::Open));
         if let Some(status) = target.filter(|s| *s != ticket.status) {
             ticket.status.transition(status)?;
+            if status == TicketStatus::Solved {
+                crate::fields::check_solvable(&mut conn, actor, &ticket.fields).await?;
+            }
             change_status(&mut conn, ws, id, ticket.status, status, who, now).await?;
         }
         tickets::touch(&mut conn, id, now, None).await?;

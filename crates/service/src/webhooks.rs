@@ -29,7 +29,16 @@ impl Service {
         delivery: RawDelivery,
     ) -> ServiceResult<Answer> {
         let (account, secrets) = self.webhook_account(kind, account_id).await?;
-        match self.handle(&account, &secrets, &delivery).await? {
+        let handled = self.handle(&account, &secrets, &delivery).await;
+        let mark = match &handled {
+            Err(ServiceError::WebhookRefused(_)) => Some(accounts::Mark::SignatureFailed),
+            Err(_) => None,
+            Ok(_) => Some(accounts::Mark::WebhookReceived),
+        };
+        if let Some(mark) = mark {
+            self.mark_account(account.id, mark).await;
+        }
+        match handled? {
             Handled::Stored(answer) => Ok(answer),
             Handled::Dead(reason) => {
                 tracing::warn!(channel.kind = %kind, channel.account = %account.id, "dead letter: {reason}");
@@ -145,6 +154,16 @@ impl Service {
         };
         let mut tx = self.begin().await?;
         dead_letters::mark_replayed(&mut tx.conn(), letter.id, error.as_deref(), self.now()).await?;
+        let detail = serde_json::json!({"stored": error.is_none(), "error": error});
+        crate::audit::write(
+            &mut tx.conn(),
+            actor,
+            "dead_letter.replayed",
+            format!("dead_letter:{id}"),
+            detail,
+            self.now(),
+        )
+        .await?;
         let letter = dead_letters::get(&mut tx.conn(), actor.workspace(), id)
             .await?
             .ok_or(ServiceError::NotFound("dead letter"))?;

@@ -106,7 +106,9 @@ pub async fn get_with_secrets(conn: &mut Conn<'_>, id: ChannelAccountId) -> Resu
 
 pub async fn list(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<ChannelAccount>> {
     let rows: Vec<Row> = with_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE workspace_id = $1 ORDER BY created_at, id")))
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
+        )))
             .bind(workspace.0)
             .fetch_all(&mut *c)
             .await?
@@ -151,4 +153,139 @@ pub async fn set_api_base_url(
             .rows_affected()
     });
     Ok(n == 1)
+}
+
+/// The line of the workspace unless it was deleted.
+pub async fn get_live(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    id: ChannelAccountId,
+) -> Result<Option<(ChannelAccount, JsonMap)>> {
+    let row: Option<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL"
+        )))
+        .bind(workspace.0)
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.map(Row::into_account).transpose()
+}
+
+/// Writes what an admin changed of a line: name, secrets, settings (whole maps, merged by
+/// the caller) and whether it takes webhooks and sends.
+pub async fn update(conn: &mut Conn<'_>, account: &ChannelAccount, secrets: &JsonMap) -> Result<()> {
+    let secrets = serde_json::to_string(secrets).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let settings = serde_json::to_string(&account.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE channel_accounts SET name = $1, secrets = $2, settings = $3, enabled = $4 \
+             WHERE workspace_id = $5 AND id = $6 AND deleted_at IS NULL",
+        )
+        .bind(&account.name)
+        .bind(secrets)
+        .bind(settings)
+        .bind(account.enabled)
+        .bind(account.workspace_id.0)
+        .bind(account.id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// Deletes a line but keeps the row: its conversations and tickets still name it. It takes no
+/// webhooks any more, sends nothing, and its platform id may be connected again.
+pub async fn soft_delete(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    id: ChannelAccountId,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let n = with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE channel_accounts SET deleted_at = $1, enabled = FALSE \
+             WHERE workspace_id = $2 AND id = $3 AND deleted_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(workspace.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(n == 1)
+}
+
+/// Which health mark a webhook leaves on its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mark {
+    WebhookReceived,
+    SignatureFailed,
+}
+
+/// Notes when a line last received a webhook, or last refused one's signature.
+pub async fn mark(conn: &mut Conn<'_>, id: ChannelAccountId, mark: Mark, at: OffsetDateTime) -> Result<()> {
+    let sql = match mark {
+        Mark::WebhookReceived => "UPDATE channel_accounts SET last_webhook_at = $1 WHERE id = $2",
+        Mark::SignatureFailed => "UPDATE channel_accounts SET last_signature_failure_at = $1 WHERE id = $2",
+    };
+    with_conn!(conn, c => {
+        sqlx::query(sql).bind(to_millis(at)).bind(id.0).execute(&mut *c).await?.rows_affected()
+    });
+    Ok(())
+}
+
+/// How a line is doing, as its admin page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub last_webhook_at: Option<OffsetDateTime>,
+    pub last_signature_failure_at: Option<OffsetDateTime>,
+    /// The platform's last refusal of a reply through this line, and when that reply was queued.
+    pub last_send_error: Option<(String, OffsetDateTime)>,
+    /// Dead letters not (successfully) replayed yet.
+    pub dead_letters_waiting: i64,
+}
+
+pub async fn health(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ChannelAccountId) -> Result<Health> {
+    let marks: Option<(Option<i64>, Option<i64>)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT last_webhook_at, last_signature_failure_at FROM channel_accounts \
+             WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(workspace.0)
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    let (webhook, signature) = marks.unwrap_or_default();
+    let error: Option<(Option<String>, i64)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT last_error, created_at FROM outbox \
+             WHERE workspace_id = $1 AND channel_account_id = $2 AND last_error IS NOT NULL \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(workspace.0)
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    let waiting: i64 = with_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM dead_letters WHERE workspace_id = $1 AND channel_account_id = $2 \
+             AND (replayed_at IS NULL OR replay_error IS NOT NULL)",
+        )
+        .bind(workspace.0)
+        .bind(id.0)
+        .fetch_one(&mut *c)
+        .await?
+    });
+    Ok(Health {
+        last_webhook_at: webhook.map(from_millis),
+        last_signature_failure_at: signature.map(from_millis),
+        last_send_error: error.and_then(|(e, at)| e.map(|e| (e, from_millis(at)))),
+        dead_letters_waiting: waiting,
+    })
 }

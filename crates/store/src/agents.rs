@@ -282,3 +282,141 @@ pub async fn online(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<A
     });
     Ok(rows.into_iter().map(|(id,)| id.into()).collect())
 }
+
+/// Writes an agent's name, role and active flag, and the password hash if one is given.
+pub async fn update(conn: &mut Conn<'_>, agent: &Agent, password_hash: Option<&str>) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE agents SET name = $1, role = $2, active = $3, password_hash = COALESCE($4, password_hash) \
+             WHERE workspace_id = $5 AND id = $6",
+        )
+        .bind(&agent.name)
+        .bind(agent.role.as_str())
+        .bind(agent.active)
+        .bind(password_hash)
+        .bind(agent.workspace_id.0)
+        .bind(agent.id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// How many active admins the workspace has: the last one may not be demoted or deactivated.
+pub async fn active_admins(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<i64> {
+    let n: i64 = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE workspace_id = $1 AND role = 'admin' AND active = TRUE")
+            .bind(workspace.0)
+            .fetch_one(&mut *c)
+            .await?
+    });
+    Ok(n)
+}
+
+/// Ends every session of an agent (deactivated, or given a new password).
+pub async fn end_sessions(conn: &mut Conn<'_>, workspace: WorkspaceId, agent: AgentId) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("DELETE FROM sessions WHERE workspace_id = $1 AND agent_id = $2")
+            .bind(workspace.0)
+            .bind(agent.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// An API token as admins see it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: TokenId,
+    pub agent_id: AgentId,
+    pub agent_name: String,
+    pub label: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// The workspace's tokens, by label.
+pub async fn list_tokens(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<TokenInfo>> {
+    let rows: Vec<(Uuid, Uuid, String, String, i64, Option<i64>)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT t.id, t.agent_id, a.name, t.label, t.created_at, t.revoked_at FROM api_tokens t \
+             JOIN agents a ON a.id = t.agent_id WHERE t.workspace_id = $1 ORDER BY t.label, t.created_at, t.id",
+        )
+        .bind(workspace.0)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, agent, name, label, created, revoked)| TokenInfo {
+            id: id.into(),
+            agent_id: agent.into(),
+            agent_name: name,
+            label,
+            created_at: crate::from_millis(created),
+            revoked_at: revoked.map(crate::from_millis),
+        })
+        .collect())
+}
+
+/// Revokes a token of the workspace; returns whether one was live.
+pub async fn revoke_token(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    id: TokenId,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let n = with_conn!(conn, c => {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(workspace.0)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(n == 1)
+}
+
+pub async fn rename_team(conn: &mut Conn<'_>, team: &Team) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE teams SET name = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(&team.name)
+            .bind(team.workspace_id.0)
+            .bind(team.id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// The members of every team of the workspace, as (team, agent) pairs.
+pub async fn team_members(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<(TeamId, AgentId)>> {
+    let rows: Vec<(Uuid, Uuid)> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT team_id, agent_id FROM team_members WHERE workspace_id = $1")
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(t, a)| (t.into(), a.into())).collect())
+}
+
+/// Makes `members` the team's members.
+pub async fn set_team_members(conn: &mut Conn<'_>, team: &Team, members: &[AgentId]) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("DELETE FROM team_members WHERE workspace_id = $1 AND team_id = $2")
+            .bind(team.workspace_id.0)
+            .bind(team.id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    for member in members {
+        add_team_member(conn, team, *member).await?;
+    }
+    Ok(())
+}

@@ -149,3 +149,23 @@ pub async fn mark_replayed(conn: &mut Conn<'_>, id: Uuid, error: Option<&str>, n
     });
     Ok(())
 }
+
+/// A line's dead letters, newest first.
+pub async fn list_for_account(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    account: ChannelAccountId,
+    limit: i64,
+) -> Result<Vec<DeadLetter>> {
+    let rows: Vec<Row> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE workspace_id = $1 AND channel_account_id = $2 ORDER BY received_at DESC, id DESC LIMIT $3"
+        )))
+        .bind(workspace.0)
+        .bind(account.0)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    rows.into_iter().map(Row::into_letter).collect()
+}

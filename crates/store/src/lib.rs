@@ -13,14 +13,17 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod audit;
 pub mod bench;
 pub mod contacts;
 pub mod conversations;
 mod db;
 pub mod dead_letters;
 pub mod events;
+pub mod fields;
 pub mod files;
 pub mod live_events;
+pub mod macros;
 pub mod messages;
 mod migrate;
 pub mod outbox;

@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_widget.sql"),
         postgres: include_str!("../migrations/postgres/0009_widget.sql"),
     },
+    Migration {
+        version: 10,
+        name: "admin",
+        sqlite: include_str!("../migrations/sqlite/0010_admin.sql"),
+        postgres: include_str!("../migrations/postgres/0010_admin.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -524,3 +524,27 @@ pub async fn follow_ups(conn: &mut Conn<'_>, workspace: WorkspaceId, ticket: Tic
     });
     Ok(rows.into_iter().map(|(id, number)| (id.into(), number)).collect())
 }
+
+/// Unassigns every waiting ticket (new, open, pending, on hold) of an agent and returns them:
+/// a deactivated agent's work goes back to the queue.
+pub async fn unassign_waiting(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    agent: switchboard_domain::AgentId,
+    now: OffsetDateTime,
+) -> Result<Vec<TicketId>> {
+    let rows: Vec<(Uuid,)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            "UPDATE tickets SET assignee_id = NULL, \
+             updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at END \
+             WHERE workspace_id = $2 AND assignee_id = $3 AND status IN ('new', 'open', 'pending', 'on_hold') \
+             RETURNING id",
+        )
+        .bind(to_millis(now))
+        .bind(workspace.0)
+        .bind(agent.0)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id.into()).collect())
+}

@@ -91,3 +91,45 @@ pub async fn next_ticket_number(conn: &mut Conn<'_>, id: WorkspaceId) -> Result<
     });
     Ok(n)
 }
+
+/// What admins set on the settings page beyond the routing settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub business_name: Option<String>,
+    pub time_zone: String,
+}
+
+pub async fn profile(conn: &mut Conn<'_>, id: WorkspaceId) -> Result<Profile> {
+    let row: Option<(Option<String>, String)> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT business_name, time_zone FROM workspaces WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    let (business_name, time_zone) = row.ok_or_else(|| crate::StoreError::Corrupt("workspace vanished".into()))?;
+    Ok(Profile { business_name, time_zone })
+}
+
+/// Writes the workspace's settings and profile.
+pub async fn update_settings(
+    conn: &mut Conn<'_>,
+    id: WorkspaceId,
+    settings: &Settings,
+    profile: &Profile,
+) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE workspaces SET reopen_window_secs = $1, close_solved_after_secs = $2, business_name = $3, \
+             time_zone = $4 WHERE id = $5",
+        )
+        .bind(settings.reopen_window_secs)
+        .bind(settings.close_solved_after_secs)
+        .bind(&profile.business_name)
+        .bind(&profile.time_zone)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}

@@ -2,6 +2,10 @@
 //! result and responds: no SQL, no rules.
 
 pub mod accounts;
+pub mod admin;
+pub mod admin_accounts;
+pub mod admin_fields;
+pub mod admin_macros;
 pub mod contacts;
 pub mod dead_letters;
 pub mod files;

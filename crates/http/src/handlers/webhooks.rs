@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use switchboard_channels::{Answer, ChannelError, api};
 use switchboard_domain::{ChannelAccountId, ChannelKind};
+use switchboard_service::admin_accounts::Mark;
 use switchboard_service::ingest::ItemReport;
 use switchboard_service::webhooks::RawDelivery;
 use uuid::Uuid;
@@ -53,10 +54,12 @@ pub async fn receive_api(
         .map_err(|_| ApiError::not_found("channel account"))?;
     let secret = secrets.get("secret").and_then(|s| s.as_str()).ok_or(ChannelError::MissingSecret("secret"));
     let signature = headers.get(api::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    secret.and_then(|secret| api::verify(secret, &body, signature)).map_err(|e| {
+    if let Err(e) = secret.and_then(|secret| api::verify(secret, &body, signature)) {
         tracing::warn!(channel.account = %account.id, channel.kind = "api", "webhook refused: {e}");
-        channel_error(e)
-    })?;
+        state.service.mark_account(account.id, Mark::SignatureFailed).await;
+        return Err(channel_error(e));
+    }
+    state.service.mark_account(account.id, Mark::WebhookReceived).await;
     let items = api::parse(&body).map_err(channel_error)?;
     let messages = state.service.ingest(account, items).await?;
     Ok(Json(IngestReport { messages }))

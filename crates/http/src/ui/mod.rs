@@ -7,6 +7,7 @@
 //! Handlers follow the API's shape: extract, one service call, render. Errors become one
 //! HTML page ([`PageError`]), mapped from the service error in one place.
 
+pub mod admin;
 pub mod assets;
 pub mod compose;
 pub mod contacts;
@@ -71,6 +72,8 @@ pub struct Layout {
     pub assets: &'static str,
     /// What the search box holds.
     pub query: String,
+    /// Whether the Admin link shows.
+    pub admin: bool,
 }
 
 impl Layout {
@@ -82,6 +85,7 @@ impl Layout {
             csrf: session.csrf_token.clone(),
             assets: assets::version(),
             query: String::new(),
+            admin: session.actor.require_admin().is_ok(),
         }
     }
 }

@@ -45,6 +45,10 @@ pub struct TicketPage {
     participants: Vec<(Uuid, String)>,
     tags: String,
     fields_text: String,
+    /// The fields admins defined, with inputs of their kind.
+    custom_fields: Vec<crate::ui::admin::fields::FieldInput>,
+    /// Macros to apply: (id, name).
+    macros: Vec<(Uuid, String)>,
     status_value: &'static str,
     assignee_value: String,
     team_value: String,
@@ -113,9 +117,13 @@ fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option
         contact: o.contact.as_ref().map(|c| (c.id.0, contact_name(c))),
         participants: o.participants.iter().map(|c| (c.id.0, contact_name(c))).collect(),
         tags: t.tags.join(" "),
+        custom_fields: crate::ui::admin::fields::ticket_inputs(&o.field_defs, &t.fields),
+        macros: o.macros.iter().map(|m| (m.id, m.name.clone())).collect(),
+        // Defined fields have their own inputs; the free-form list holds the others.
         fields_text: t
             .fields
             .iter()
+            .filter(|(k, _)| !o.field_defs.iter().any(|d| &d.key == *k))
             .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
             .collect::<Vec<_>>()
             .join("\n"),
