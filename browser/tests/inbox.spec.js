@@ -331,6 +331,9 @@ test('a reply the platform refuses shows as failed with the platform\'s error', 
   await page.getByLabel('Message').fill('This one will not arrive');
   await page.getByRole('button', { name: 'Send' }).click();
   const sent = page.locator('.message.outbound').filter({ hasText: 'This one will not arrive' });
+  // The send posts a form and comes back to the page: reload only once it is back.
+  await expect(sent).toBeVisible();
+  await page.waitForLoadState();
   await expect.poll(async () => {
     await page.reload();
     return sent.textContent();

@@ -15,6 +15,13 @@
     if (settings[key]) fragment.set(key, String(settings[key]));
   });
 
+  // The visitor's token, kept here too: a cross-site frame's own storage may be partitioned
+  // or refused by the browser, the host page's is not.
+  var key = "switchboard:" + account;
+  var visitor = null;
+  try { visitor = localStorage.getItem(key); } catch (e) { visitor = null; }
+  if (visitor) fragment.set("visitor", visitor);
+
   var frame = document.createElement("iframe");
   frame.id = "switchboard-frame";
   frame.title = "Chat with us";
@@ -54,6 +61,12 @@
   window.addEventListener("message", function (event) {
     if (event.origin !== base || !event.data) return;
     if (event.data.type === "switchboard:close") setOpen(false);
+    if (event.data.type === "switchboard:visitor") {
+      try {
+        if (event.data.token) localStorage.setItem(key, String(event.data.token));
+        else localStorage.removeItem(key);
+      } catch (e) { /* the frame keeps it for this page */ }
+    }
     if (event.data.type === "switchboard:unread") {
       var n = Number(event.data.count) || 0;
       dot.textContent = String(n);

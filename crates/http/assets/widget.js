@@ -18,10 +18,14 @@ let shown = window.parent === window;
 
 // Storage can be refused to framed pages (strict privacy settings): then the visitor lasts
 // as long as the page.
+// Browsers partition or refuse a cross-site frame's storage, so the host page keeps the token
+// too (in its own storage, through the embed script): it hands it back in the fragment.
+const hosted = new URLSearchParams(location.hash.slice(1)).get("visitor");
+const tellHost = (v) => { if (window.parent !== window) window.parent.postMessage({ type: "switchboard:visitor", token: v }, "*"); };
 const store = {
-  get() { try { return localStorage.getItem(storageKey); } catch { return null; } },
-  set(v) { try { localStorage.setItem(storageKey, v); } catch { /* kept in memory */ } },
-  drop() { try { localStorage.removeItem(storageKey); } catch { /* nothing kept */ } },
+  get() { try { return localStorage.getItem(storageKey) || hosted; } catch { return hosted; } },
+  set(v) { tellHost(v); try { localStorage.setItem(storageKey, v); } catch { /* kept in memory */ } },
+  drop() { tellHost(null); try { localStorage.removeItem(storageKey); } catch { /* nothing kept */ } },
 };
 
 async function newVisitor() {
@@ -252,6 +256,7 @@ async function identify() {
 
 async function start() {
   token = store.get();
+  if (token) tellHost(token);
   if (!token) await newVisitor();
   const named = await identify();
   for (const button of document.querySelectorAll("[data-space]")) {
