@@ -41,7 +41,7 @@ impl Service {
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
         let found = contacts::list(&mut conn, actor.workspace(), q, cursor, limit + 1).await?;
-        let (found, next_cursor) = crate::page(found, limit, |c| (c.updated_at, c.id.0));
+        let (found, next_cursor) = crate::page(found, limit, |c| (switchboard_store::to_millis(c.updated_at), c.id.0));
         let mut views = Vec::with_capacity(found.len());
         for contact in found {
             let identities = contacts::identities_of(&mut conn, actor.workspace(), contact.id).await?;

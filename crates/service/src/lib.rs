@@ -182,17 +182,17 @@ pub(crate) fn page_limit(asked: i64) -> i64 {
     asked.clamp(1, 100)
 }
 
-/// Cuts what a list query returned — asked for `limit + 1` rows, latest first — to the page,
-/// and gives the cursor of the next page if that extra row shows there is one. `key` is the
-/// row's `(updated_at, id)`, the order lists are kept in.
+/// Cuts what a list query returned — asked for `limit + 1` rows, in the list's order — to the
+/// page, and gives the cursor of the next page if that extra row shows there is one. `key` is
+/// the row's cursor: its sort key (milliseconds or a rank) and id.
 pub(crate) fn page<T>(
     mut rows: Vec<T>,
     limit: i64,
-    key: impl Fn(&T) -> (OffsetDateTime, uuid::Uuid),
+    key: impl Fn(&T) -> (i64, uuid::Uuid),
 ) -> (Vec<T>, Option<(i64, uuid::Uuid)>) {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
-    let cursor = more.then(|| rows.last().map(&key)).flatten().map(|(at, id)| (switchboard_store::to_millis(at), id));
+    let cursor = more.then(|| rows.last().map(&key)).flatten();
     (rows, cursor)
 }
 

@@ -111,15 +111,10 @@ impl Service {
         let limit = crate::page_limit(limit);
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
-        let mut found = tickets::list(&mut conn, actor.workspace(), filter, cursor, limit + 1).await?;
+        let found = tickets::list(&mut conn, actor.workspace(), filter, cursor, limit + 1).await?;
         // The cursor holds the key of the list's order (activity, creation or status rank).
-        let order = tickets::order_of(filter);
-        let next_cursor = (found.len() as i64 > limit)
-            .then(|| {
-                found.truncate(limit.max(0) as usize);
-                found.last().map(|t| (order.key_of(t), t.id.0))
-            })
-            .flatten();
+        let order = tickets::Order::of(filter);
+        let (found, next_cursor) = crate::page(found, limit, |t| (order.key_of(t), t.id.0));
         let mut views = Vec::with_capacity(found.len());
         for ticket in found {
             views.push(self.view(&mut conn, ticket).await?);

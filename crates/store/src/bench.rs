@@ -150,6 +150,14 @@ impl Batch {
     }
 }
 
+/// Writes every batch, in the order given (parents before the rows that refer to them).
+async fn flush_all(tx: &mut crate::Tx, batches: [&mut Batch; 7]) -> Result<()> {
+    for batch in batches {
+        batch.flush(&mut tx.conn()).await?;
+    }
+    Ok(())
+}
+
 /// Message rows per statement (13 values each). sqlx looks each bound value's name up among
 /// all of a SQLite statement's parameters, so there the cost of a statement grows with the
 /// square of its values: a few hundred per statement is the sweet spot. PostgreSQL takes more.
@@ -271,21 +279,17 @@ pub async fn fill(
                 "telegram" | "line" | "instagram" | "messenger" => format!("{kind}-{n:09}"),
                 _ => format!("api-{n}"),
             };
-            let mut found_by: Vec<(&str, String)> = vec![("name", name.to_lowercase())];
-            if let Some(email) = &email {
-                found_by.push(("email", email.clone()));
-            }
-            if let Some(phone) = &profile_phone {
-                found_by.push(("phone", phone.to_lowercase()));
-            }
-            match kind {
-                "whatsapp" => {
-                    found_by.push(("whatsapp", external.clone()));
-                    found_by.push(("whatsapp", phone.to_lowercase()));
-                }
-                "telegram" | "line" | "instagram" => found_by.push((kind, external.clone())),
-                _ => {}
-            }
+            // The same handles the product indexes for such a customer (`search::handles_of`).
+            let identity = crate::search::IdentityHandleRow {
+                kind: kind.to_owned(),
+                external_id: external.clone(),
+                name: Some(name.clone()),
+                phone: (kind == "whatsapp").then(|| format!("+{digits}")),
+                email: None,
+                username: None,
+            };
+            let found_by =
+                crate::search::handles_of(&(Some(name.clone()), email.clone(), profile_phone.clone()), &[identity]);
             for (field, value) in found_by {
                 let digits = phone_digits(&value);
                 handles.rows.push(vec![
@@ -383,24 +387,26 @@ pub async fn fill(
             }
             // Messages fill first; everything is flushed together, parents before children.
             if messages.rows.len() >= rows_per_statement(db.backend()) {
-                for batch in [
-                    &mut contacts,
-                    &mut handles,
-                    &mut identities,
-                    &mut conversations,
-                    &mut tickets,
-                    &mut tags,
-                    &mut messages,
-                ] {
-                    batch.flush(&mut tx.conn()).await?;
-                }
+                flush_all(
+                    &mut tx,
+                    [
+                        &mut contacts,
+                        &mut handles,
+                        &mut identities,
+                        &mut conversations,
+                        &mut tickets,
+                        &mut tags,
+                        &mut messages,
+                    ],
+                )
+                .await?;
             }
         }
-        for batch in
-            [&mut contacts, &mut handles, &mut identities, &mut conversations, &mut tickets, &mut tags, &mut messages]
-        {
-            batch.flush(&mut tx.conn()).await?;
-        }
+        flush_all(
+            &mut tx,
+            [&mut contacts, &mut handles, &mut identities, &mut conversations, &mut tickets, &mut tags, &mut messages],
+        )
+        .await?;
         tx.commit().await?;
         done = end;
         progress(done, size.tickets);

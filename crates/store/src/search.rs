@@ -199,7 +199,7 @@ impl Cx<'_> {
                 let tag = self.text(tag.as_str());
                 format!("EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {tag})")
             }
-            (Field::Channel, Value::Channel(kind)) => format!("t.channel = {}", self.text(channel_name(*kind))),
+            (Field::Channel, Value::Channel(kind)) => format!("t.channel = {}", self.text(kind.as_str())),
             (Field::Kind, Value::Kind(kind)) => format!("t.kind = {}", self.text(kind.as_str())),
             (Field::Origin, Value::Origin(origin)) => {
                 let origin = match origin {
@@ -377,10 +377,6 @@ pub fn status_rank(status: TicketStatus) -> i64 {
     TicketStatus::ALL.iter().position(|s| *s == status).unwrap_or(0) as i64
 }
 
-fn channel_name(kind: ChannelKind) -> &'static str {
-    kind.as_str()
-}
-
 /// `%text%` for `LIKE … ESCAPE '\'`, lowercased, its wildcards taken literally.
 fn contains_pattern(text: &str) -> String {
     let escaped = text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -448,7 +444,7 @@ fn identity_field(kind: ChannelKind) -> Option<&'static str> {
 /// Every (field, text) a contact can be found by: its profile, and each identity's id,
 /// username, name, phone and e-mail under the field of its line. A WhatsApp customer's
 /// profile phone, as an agent typed it, is also their WhatsApp number.
-fn handles_of(
+pub(crate) fn handles_of(
     profile: &(Option<String>, Option<String>, Option<String>),
     identities: &[IdentityHandleRow],
 ) -> Vec<(&'static str, String)> {
@@ -480,14 +476,15 @@ fn handles_of(
     out
 }
 
+/// An identity as the handle index reads it.
 #[derive(sqlx::FromRow)]
-struct IdentityHandleRow {
-    kind: String,
-    external_id: String,
-    name: Option<String>,
-    phone: Option<String>,
-    email: Option<String>,
-    username: Option<String>,
+pub(crate) struct IdentityHandleRow {
+    pub kind: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
 }
 
 /// Rebuilds the handles of `contact` from its profile and identities (none once it is merged

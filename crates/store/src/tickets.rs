@@ -244,7 +244,8 @@ impl Default for Order {
 }
 
 impl Order {
-    fn of(filter: &TicketFilter) -> Self {
+    /// The order `filter` lists tickets in.
+    pub fn of(filter: &TicketFilter) -> Self {
         match filter.search.as_ref().and_then(|(q, _)| q.order_by) {
             Some((key, direction)) => Self { key, descending: direction == Direction::Desc },
             None => Self::default(),
@@ -273,11 +274,6 @@ impl Order {
             SortField::Status => crate::search::status_rank(ticket.status),
         }
     }
-}
-
-/// The order `filter` lists tickets in.
-pub fn order_of(filter: &TicketFilter) -> Order {
-    Order::of(filter)
 }
 
 /// The `WHERE` of a filtered list, its parameters pushed onto `p`.
