@@ -406,8 +406,21 @@ async fn every_admin_change_is_in_the_audit_log_newest_first_and_holds_no_secret
     let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| s(&e["action"])).collect();
     assert_eq!(
         actions,
-        ["agent.updated", "settings.updated", "channel_account.updated", "agent.created", "channel_account.created"]
+        [
+            "agent.updated",
+            "settings.updated",
+            "channel_account.updated",
+            "agent.created",
+            "channel_account.created",
+            // The test's set-up, as `switchboard admin create` and `token create` do it.
+            "token.created",
+            "agent.admin_set",
+        ]
     );
+    for cli in &log["entries"].as_array().unwrap()[5..] {
+        assert_eq!(cli["agent_name"], Value::Null, "no agent made it: {cli}");
+        assert_eq!(cli["detail"]["via"], "command line");
+    }
     assert_eq!(log["entries"][0]["agent_name"], "Admin");
     assert_eq!(log["entries"][2]["detail"]["secrets_replaced"], json!(["secret"]));
     let text = log.to_string();
@@ -533,4 +546,29 @@ async fn a_macro_whose_reply_the_channel_refuses_changes_nothing() {
     let t = ok(&app, Method::GET, &format!("/api/v1/tickets/{}", ticket.0), None).await;
     assert_ne!(t["status"], "solved");
     assert!(!t["tags"].as_array().unwrap().contains(&json!("done")), "nothing changed");
+}
+
+#[tokio::test]
+async fn a_macro_is_one_change_a_failing_step_sends_no_reply() {
+    let app = TestApp::spawn().await;
+    let (agent, _) = new_agent(&app, "Gone").await;
+    let made = app
+        .post("/api/v1/macros", json!({"name": "Hand over", "body": "Passing you to a colleague.", "add_tags": ["handover"], "assignee": agent}))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let macro_id = s(&made.body["id"]).to_owned();
+    // The macro's assignee leaves after it was saved.
+    ok(&app, Method::PATCH, &format!("/api/v1/agents/{agent}"), Some(json!({"active": false}))).await;
+    let (_, ticket) = customer_ticket(&app).await;
+    let before = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}/messages"), None).await;
+
+    let applied = app.post(&format!("/api/v1/tickets/{ticket}/macros/{macro_id}"), json!({})).await;
+    assert_eq!(applied.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", applied.body);
+    let after = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}/messages"), None).await;
+    assert_eq!(after, before, "the reply was not sent");
+    let t = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}"), None).await;
+    assert_eq!(t["status"], "new");
+    assert!(t["tags"].as_array().unwrap().iter().all(|tag| tag != "handover"), "{t}");
+    let events = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}/events"), None).await;
+    assert!(events["events"].as_array().unwrap().iter().all(|e| e["kind"] != "macro_applied"), "{events}");
 }

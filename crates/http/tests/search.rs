@@ -189,6 +189,70 @@ async fn field_terms_combine_as_the_language_says() {
 }
 
 #[tokio::test]
+async fn custom_fields_are_searched_by_field_dot_key_however_they_are_kept() {
+    let app = TestApp::spawn().await;
+    let api = app.api_account(SECRET).await;
+    for (key, kind, options) in [
+        ("amount", "number", json!([])),
+        ("plan", "dropdown", json!(["Gold", "Silver"])),
+        ("vip", "checkbox", json!([])),
+        ("due", "date", json!([])),
+        ("note", "text", json!([])),
+    ] {
+        let field = json!({"key": key, "label": key, "kind": kind, "options": options});
+        assert_eq!(app.post("/api/v1/fields", field).await.status, StatusCode::CREATED);
+    }
+    let (a, _) = write(&app, &api, "m1", "c1", "first").await;
+    let (b, _) = write(&app, &api, "m2", "c2", "second").await;
+    let (c, _) = write(&app, &api, "m3", "c3", "third").await;
+    for (id, fields) in [
+        (&a, json!({"amount": "12", "plan": "Gold", "vip": "yes", "due": "2026-01-31", "note": "Call back"})),
+        (&b, json!({"amount": "120.5", "plan": "Silver", "vip": "no", "due": "2026-03-01", "note": "12"})),
+        (&c, json!({"note": "none of that"})),
+    ] {
+        let answer = app.patch(&format!("/api/v1/tickets/{id}"), json!({"fields": fields})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let set = |ids: &[&String]| sorted(ids.iter().map(|s| (*s).clone()).collect());
+
+    assert_eq!(tickets_where(&app, "field.plan:gold").await, vec![a.clone()], "text ignores case");
+    assert_eq!(sorted(tickets_where(&app, "field.plan:gold field.plan:silver").await), set(&[&a, &b]));
+    assert_eq!(tickets_where(&app, "field.amount:12").await, vec![a.clone()], "a number, not a substring");
+    assert_eq!(tickets_where(&app, "field.note:12").await, vec![b.clone()], "the text 12");
+    assert_eq!(tickets_where(&app, "field.amount>100").await, vec![b.clone()]);
+    assert_eq!(sorted(tickets_where(&app, "field.amount>=12").await), set(&[&a, &b]));
+    assert!(tickets_where(&app, "field.amount<12").await.is_empty());
+    assert_eq!(tickets_where(&app, "field.vip:yes").await, vec![a.clone()]);
+    assert_eq!(tickets_where(&app, "field.vip:false").await, vec![b.clone()]);
+    assert_eq!(tickets_where(&app, "field.due<2026-02-01").await, vec![a.clone()]);
+    assert_eq!(tickets_where(&app, "field.due:2026-03-01").await, vec![b.clone()]);
+    assert_eq!(tickets_where(&app, "field.amount:none").await, vec![c.clone()], "not set");
+    assert_eq!(tickets_where(&app, "field.note:\"none of that\"").await, vec![c.clone()]);
+    assert_eq!(sorted(tickets_where(&app, "-field.plan:gold").await), set(&[&b, &c]), "unset fields stay");
+    assert_eq!(tickets_where(&app, "field.plan:gold first").await, vec![a.clone()], "with free text");
+    assert!(tickets_where(&app, "field.unknown:1").await.is_empty());
+    // Keys and values are bound, never SQL.
+    assert!(tickets_where(&app, "field.plan:\"' OR 1=1 --\"").await.is_empty());
+    // A custom field is a ticket field: the search box finds no users with one.
+    let (users, tickets) = search(&app, "field.plan:silver").await;
+    assert!(users.is_empty());
+    assert_eq!(tickets, vec![b.clone()]);
+    // Views take them too.
+    let view = app.post("/api/v1/views", json!({"name": "Gold plans", "query": "field.plan:gold"})).await;
+    assert_eq!(view.status, StatusCode::CREATED, "{:?}", view.body);
+    let listed = get_ok(&app, &format!("/api/v1/tickets?view={}", s(&view.body["id"]))).await;
+    assert_eq!(listed["tickets"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["tickets"][0]["id"], json!(a));
+    let bad = app.get(&format!("/api/v1/tickets?q={}", encode("field.amount>lots"))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body["error"]["message"].as_str().unwrap().contains("number or a day"), "{:?}", bad.body);
+}
+
+#[tokio::test]
 async fn pages_of_a_query_follow_its_order_without_gaps_or_repeats() {
     let app = TestApp::spawn().await;
     let api = app.api_account(SECRET).await;

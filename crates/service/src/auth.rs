@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 use switchboard_domain::{Agent, Role};
-use switchboard_store::agents;
+use switchboard_store::{agents, audit};
 
 use crate::{Actor, Service, ServiceError, ServiceResult};
 
@@ -73,12 +73,17 @@ impl Service {
         let name =
             name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| email.split('@').next().unwrap_or(""));
         let mut tx = self.begin().await?;
-        let agent = agents::upsert(&mut tx.conn(), ws.id, &email, name, Role::Admin, Some(&hash), self.now())
+        let mut conn = tx.conn();
+        let agent = agents::upsert(&mut conn, ws.id, &email, name, Role::Admin, Some(&hash), self.now())
             .await
             .map_err(|e| match e {
                 switchboard_store::StoreError::Conflict(m) => ServiceError::conflict("email_taken", m),
                 other => other.into(),
             })?;
+        // Written by no agent: the command line (`switchboard admin create`) or the set-up.
+        let detail = serde_json::json!({"email": email, "name": agent.name, "role": "admin", "via": "command line"});
+        let target = format!("agent:{}", agent.id);
+        audit::insert(&mut conn, ws.id, None, "agent.admin_set", &target, &detail, self.now()).await?;
         tx.commit().await?;
         Ok(agent)
     }
@@ -93,7 +98,10 @@ impl Service {
             .await?
             .filter(|a| a.active)
             .ok_or(ServiceError::NotFound("agent"))?;
-        agents::create_token(&mut tx.conn(), &agent, &token_hash(&token), label, self.now()).await?;
+        let id = agents::create_token(&mut tx.conn(), &agent, &token_hash(&token), label, self.now()).await?;
+        let detail = serde_json::json!({"agent_id": agent.id, "label": label, "via": "command line"});
+        let target = format!("token:{id}");
+        audit::insert(&mut tx.conn(), agent.workspace_id, None, "token.created", &target, &detail, self.now()).await?;
         tx.commit().await?;
         Ok(token)
     }

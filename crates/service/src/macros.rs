@@ -1,13 +1,14 @@
 //! Macros: a saved reply (with placeholders) plus the status, tags and assignee to set, applied
-//! to a ticket in one click. The reply goes through the same use case as a typed one, so the
-//! channel's rules decide whether it may be sent; a refused macro changes nothing.
+//! to a ticket in one click, in one transaction. The reply goes through the same use case as a
+//! typed one, so the channel's rules decide whether it may be sent; a refused macro changes nothing.
 
 use switchboard_domain::{AgentId, EventKind, Tag, TicketId, TicketStatus, Visibility};
-use switchboard_store::{events, macros};
+use switchboard_store::{contacts, events, macros, tickets};
 
 pub use switchboard_store::macros::Macro;
 
 use crate::compose::Draft;
+use crate::live::{LiveEvent, LiveEventKind, record};
 use crate::tickets::{NewReply, TicketPatch, TicketView};
 use crate::{Actor, Service, ServiceError, ServiceResult, audit};
 
@@ -98,23 +99,19 @@ impl Service {
         Ok(())
     }
 
-    /// Applies a macro to a ticket: its reply first, through the reply use case (the channel's
-    /// rules may refuse it, and then nothing is changed), with its status; then its tags and
-    /// assignee; and a `macro_applied` event.
+    /// Applies a macro to a ticket in one transaction: its reply (through the reply use case,
+    /// so the channel's rules may refuse it) with its status, then its tags and assignee, and a
+    /// `macro_applied` event. A refused reply or a bad change leaves the ticket untouched.
     pub async fn apply_macro(&self, actor: &Actor, ticket: TicketId, id: uuid::Uuid) -> ServiceResult<TicketView> {
-        // The ticket first: one pooled connection at a time.
-        let view = self.get_ticket(actor, ticket).await?;
-        let (m, customer) = {
-            let mut pooled = self.db().acquire().await?;
-            let mut conn = pooled.conn();
-            let m = macros::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("macro"))?;
-            let customer = match view.ticket.contact_id {
-                Some(c) => {
-                    switchboard_store::contacts::get(&mut conn, actor.workspace(), c).await?.and_then(|c| c.name)
-                }
-                None => None,
-            };
-            (m, (customer, view.ticket.number))
+        let now = self.now();
+        let ws = actor.workspace();
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        let current = tickets::get(&mut conn, ws, ticket).await?.ok_or(ServiceError::NotFound("ticket"))?;
+        let m = macros::get(&mut conn, ws, id).await?.ok_or(ServiceError::NotFound("macro"))?;
+        let customer = match current.contact_id {
+            Some(c) => contacts::get(&mut conn, ws, c).await?.and_then(|c| c.name),
+            None => None,
         };
         let status = m.status.as_deref().map(str::parse::<TicketStatus>).transpose()?;
         let mut patch = TicketPatch {
@@ -129,29 +126,26 @@ impl Service {
             },
             ..TicketPatch::default()
         };
+        let sends = m.body.is_some();
         if let Some(body) = &m.body {
-            let text = fill(body, customer.0.as_deref(), &actor.agent.name, customer.1);
+            let text = fill(body, customer.as_deref(), &actor.agent.name, current.number);
             let draft = Draft { body: Some(text), attachments: Vec::new(), files: Vec::new(), template: None };
             let reply =
                 NewReply { draft, visibility: Visibility::Public, status, reply_to: None, private_reply_to: None };
-            self.add_message(actor, ticket, reply).await?;
+            self.write_reply(&mut conn, actor, ticket, reply, now).await?;
         } else {
             patch.status = status;
         }
-        self.patch_ticket(actor, ticket, patch).await?;
-        let mut tx = self.begin().await?;
+        self.apply_patch(&mut conn, actor, ticket, patch, now).await?;
         let data = serde_json::json!({"macro_id": m.id, "name": m.name});
-        events::insert(
-            &mut tx.conn(),
-            actor.workspace(),
-            ticket,
-            EventKind::MacroApplied,
-            actor.store_actor(),
-            data,
-            self.now(),
-        )
-        .await?;
+        events::insert(&mut conn, ws, ticket, EventKind::MacroApplied, actor.store_actor(), data, now).await?;
+        let updated = LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: ticket };
+        let recorded = record(&mut conn, now, &[updated]).await?;
         tx.commit().await?;
+        if sends {
+            self.outbox_signal.notify_one();
+        }
+        self.live().publish(recorded);
         self.get_ticket(actor, ticket).await
     }
 }

@@ -137,12 +137,31 @@ impl Service {
     }
 
     /// Applies an agent's changes, with one event per change, in one transaction.
-    pub async fn patch_ticket(&self, actor: &Actor, id: TicketId, mut patch: TicketPatch) -> ServiceResult<TicketView> {
+    pub async fn patch_ticket(&self, actor: &Actor, id: TicketId, patch: TicketPatch) -> ServiceResult<TicketView> {
         let now = self.now();
-        let ws = actor.workspace();
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
-        let mut ticket = self.load(&mut conn, actor, id).await?;
+        self.apply_patch(&mut conn, actor, id, patch, now).await?;
+        let ticket = self.load(&mut conn, actor, id).await?;
+        let view = self.view(&mut conn, ticket).await?;
+        let updated = LiveEvent { workspace_id: actor.workspace(), kind: LiveEventKind::TicketUpdated, ticket_id: id };
+        let recorded = record(&mut conn, now, &[updated]).await?;
+        tx.commit().await?;
+        self.live().publish(recorded);
+        Ok(view)
+    }
+
+    /// The changes of a patch, with their events, inside the caller's transaction.
+    pub(crate) async fn apply_patch(
+        &self,
+        conn: &mut Conn<'_>,
+        actor: &Actor,
+        id: TicketId,
+        mut patch: TicketPatch,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
+        let ws = actor.workspace();
+        let mut ticket = self.load(conn, actor, id).await?;
         if ticket.status == TicketStatus::Closed {
             return Err(ServiceError::conflict(
                 "ticket_closed",
@@ -152,7 +171,7 @@ impl Service {
         let who = actor.store_actor();
         let mut changes: Vec<(EventKind, serde_json::Value)> = Vec::new();
         let solving = patch.status == Some(TicketStatus::Solved) && ticket.status != TicketStatus::Solved;
-        crate::fields::check_values(&mut conn, actor, &mut patch.fields).await?;
+        crate::fields::check_values(conn, actor, &mut patch.fields).await?;
 
         if let Some(status) = patch.status
             && status != ticket.status
@@ -187,7 +206,7 @@ impl Service {
         }
         if let Some(assignee) = patch.assignee_id {
             if let Some(agent) = assignee {
-                let found = agents::get(&mut conn, ws, agent).await?;
+                let found = agents::get(conn, ws, agent).await?;
                 if !found.is_some_and(|a| a.active) {
                     return Err(ServiceError::invalid("assignee_id", "no active agent with that id in this workspace"));
                 }
@@ -199,7 +218,7 @@ impl Service {
         }
         if let Some(team) = patch.team_id {
             if let Some(team) = team
-                && agents::get_team(&mut conn, ws, team).await?.is_none()
+                && agents::get_team(conn, ws, team).await?.is_none()
             {
                 return Err(ServiceError::invalid("team_id", "no team with that id in this workspace"));
             }
@@ -223,60 +242,73 @@ impl Service {
             }
         }
         for tag in &patch.add_tags {
-            if tickets::add_tag(&mut conn, ws, id, tag.as_str()).await? {
+            if tickets::add_tag(conn, ws, id, tag.as_str()).await? {
                 changes.push((EventKind::TagAdded, serde_json::json!({"tag": tag})));
             }
         }
         for tag in &patch.remove_tags {
-            if tickets::remove_tag(&mut conn, ws, id, tag.as_str()).await? {
+            if tickets::remove_tag(conn, ws, id, tag.as_str()).await? {
                 changes.push((EventKind::TagRemoved, serde_json::json!({"tag": tag})));
             }
         }
         if solving {
-            crate::fields::check_solvable(&mut conn, actor, &ticket.fields).await?;
+            crate::fields::check_solvable(conn, actor, &ticket.fields).await?;
         }
         if !changes.is_empty() {
             ticket.updated_at = now.max(ticket.updated_at);
-            tickets::save(&mut conn, &ticket).await?;
+            tickets::save(conn, &ticket).await?;
             for (kind, data) in changes {
-                events::insert(&mut conn, ws, id, kind, who, data, now).await?;
+                events::insert(conn, ws, id, kind, who, data, now).await?;
             }
         }
-        let ticket = self.load(&mut conn, actor, id).await?;
-        let view = self.view(&mut conn, ticket).await?;
-        let recorded = record(
-            &mut conn,
-            now,
-            &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }],
-        )
-        .await?;
-        tx.commit().await?;
-        self.live().publish(recorded);
-        Ok(view)
+        Ok(())
     }
 
     /// An agent's reply (queued for delivery through the outbox) or internal note, with the
     /// status to leave the ticket in. A reply the channel's rules refuse stores nothing.
     pub async fn add_message(&self, actor: &Actor, id: TicketId, reply: NewReply) -> ServiceResult<Message> {
         let now = self.now();
-        let ws = actor.workspace();
+        let note = reply.visibility == Visibility::Internal;
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
-        let ticket = self.load(&mut conn, actor, id).await?;
+        let message_id = self.write_reply(&mut conn, actor, id, reply, now).await?;
+        let message =
+            messages::get(&mut conn, actor.workspace(), message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        let updated = LiveEvent { workspace_id: actor.workspace(), kind: LiveEventKind::TicketUpdated, ticket_id: id };
+        let recorded = record(&mut conn, now, &[updated]).await?;
+        tx.commit().await?;
+        if !note {
+            self.outbox_signal.notify_one();
+        }
+        self.live().publish(recorded);
+        Ok(message)
+    }
+
+    /// A reply or note and the status it leaves the ticket in, inside the caller's transaction.
+    pub(crate) async fn write_reply(
+        &self,
+        conn: &mut Conn<'_>,
+        actor: &Actor,
+        id: TicketId,
+        reply: NewReply,
+        now: OffsetDateTime,
+    ) -> ServiceResult<MessageId> {
+        let ws = actor.workspace();
+        let ticket = self.load(conn, actor, id).await?;
         if ticket.status == TicketStatus::Closed {
             return Err(ServiceError::conflict(
                 "ticket_closed",
                 "a closed ticket cannot change; open a new ticket for the customer instead",
             ));
         }
-        let conversation = conversations::get(&mut conn, ws, ticket.conversation_id)
+        let conversation = conversations::get(conn, ws, ticket.conversation_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        let account = accounts::get(&mut conn, ws, ticket.channel_account_id)
+        let account = accounts::get(conn, ws, ticket.channel_account_id)
             .await?
             .ok_or(ServiceError::NotFound("channel account"))?;
         let mut reply = reply;
-        self.resolve_files(&mut conn, actor, &mut reply.draft).await?;
+        self.resolve_files(conn, actor, &mut reply.draft).await?;
         let note = reply.visibility == Visibility::Internal;
         let message_id = if note {
             if reply.draft.template.is_some() || reply.reply_to.is_some() || reply.private_reply_to.is_some() {
@@ -287,31 +319,34 @@ impl Service {
             }
             let body = validate_body(&reply.draft.body, &reply.draft.attachments)?;
             let draft = AgentMessage::note(body, reply.draft.attachments);
-            write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?
+            write_agent_message(conn, ws, &ticket, conversation.id, actor, draft, now).await?
         } else if let Some(comment) = reply.private_reply_to {
             if reply.draft.template.is_some() {
                 return Err(ServiceError::invalid("template", "a private reply is free text"));
             }
             let body = validate_body(&reply.draft.body, &reply.draft.attachments)?;
-            let (direct, direct_conversation) = private_reply_ticket(&mut conn, actor, &ticket, comment, now).await?;
+            let (direct, direct_conversation) = private_reply_ticket(conn, actor, &ticket, comment, now).await?;
             let draft = AgentMessage {
                 private_reply_to: Some(comment),
                 ..AgentMessage::public(body, reply.draft.attachments, None, None)
             };
-            let sent = write_agent_message(&mut conn, ws, &direct, direct_conversation, actor, draft, now)
-                .await
-                .map_err(|e| match e {
-                    // Two agents answering the same comment at once: the database keeps one.
-                    ServiceError::Store(StoreError::Conflict(_)) => ServiceError::Refused(Refusal::PrivateReplyUsed),
-                    other => other,
+            let sent =
+                write_agent_message(conn, ws, &direct, direct_conversation, actor, draft, now).await.map_err(|e| {
+                    match e {
+                        // Two agents answering the same comment at once: the database keeps one.
+                        ServiceError::Store(StoreError::Conflict(_)) => {
+                            ServiceError::Refused(Refusal::PrivateReplyUsed)
+                        }
+                        other => other,
+                    }
                 })?;
             let data =
                 serde_json::json!({"private_reply_to": comment, "direct_ticket_id": direct.id, "message_id": sent});
-            events::insert(&mut conn, ws, id, EventKind::MessageQueued, actor.store_actor(), data, now).await?;
-            tickets::touch(&mut conn, direct.id, now, None).await?;
+            events::insert(conn, ws, id, EventKind::MessageQueued, actor.store_actor(), data, now).await?;
+            tickets::touch(conn, direct.id, now, None).await?;
             sent
         } else {
-            let composed = compose(&mut conn, &account, reply.draft).await?;
+            let composed = compose(conn, &account, reply.draft).await?;
             let public = conversation.kind == switchboard_domain::ConversationKind::Public;
             if public && account.kind == ChannelKind::Messenger && !composed.attachments.is_empty() {
                 return Err(ServiceError::invalid(
@@ -325,17 +360,17 @@ impl Service {
                     return Err(ServiceError::invalid("reply_to", "reply_to picks a comment in a public thread"));
                 }
                 Some(m) => Some(
-                    messages::get(&mut conn, ws, m)
+                    messages::get(conn, ws, m)
                         .await?
                         .filter(|c| c.ticket_id == Some(id) && c.direction == switchboard_domain::Direction::Inbound)
                         .and_then(|c| c.platform_message_id)
                         .ok_or_else(|| ServiceError::invalid("reply_to", "not a comment of this ticket"))?,
                 ),
             };
-            let ctx = send_context(&mut conn, ticket.channel, &conversation, now).await?;
+            let ctx = send_context(conn, ticket.channel, &conversation, now).await?;
             check_send(&ctx, composed.kind)?;
             let draft = AgentMessage::public(composed.body, composed.attachments, composed.template, reply_to);
-            write_agent_message(&mut conn, ws, &ticket, conversation.id, actor, draft, now).await?
+            write_agent_message(conn, ws, &ticket, conversation.id, actor, draft, now).await?
         };
         let who = actor.store_actor();
         // An agent's public reply moves a new ticket to open unless they chose a status.
@@ -343,24 +378,12 @@ impl Service {
         if let Some(status) = target.filter(|s| *s != ticket.status) {
             ticket.status.transition(status)?;
             if status == TicketStatus::Solved {
-                crate::fields::check_solvable(&mut conn, actor, &ticket.fields).await?;
+                crate::fields::check_solvable(conn, actor, &ticket.fields).await?;
             }
-            change_status(&mut conn, ws, id, ticket.status, status, who, now).await?;
+            change_status(conn, ws, id, ticket.status, status, who, now).await?;
         }
-        tickets::touch(&mut conn, id, now, None).await?;
-        let message = messages::get(&mut conn, ws, message_id).await?.ok_or(ServiceError::NotFound("message"))?;
-        let recorded = record(
-            &mut conn,
-            now,
-            &[LiveEvent { workspace_id: ws, kind: LiveEventKind::TicketUpdated, ticket_id: id }],
-        )
-        .await?;
-        tx.commit().await?;
-        if !note {
-            self.outbox_signal.notify_one();
-        }
-        self.live().publish(recorded);
-        Ok(message)
+        tickets::touch(conn, id, now, None).await?;
+        Ok(message_id)
     }
 
     /// An agent opens a ticket on a contact through one of the workspace's lines and writes

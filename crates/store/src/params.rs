@@ -8,6 +8,7 @@ pub enum Param {
     Uuid(Uuid),
     Text(String),
     Int(i64),
+    Float(f64),
     Bool(bool),
     /// A value or a NULL of that column type (Postgres types NULLs too).
     OptUuid(Option<Uuid>),
@@ -25,6 +26,7 @@ macro_rules! bind_all {
                 $crate::Param::Uuid(v) => q.bind(*v),
                 $crate::Param::Text(v) => q.bind(v.clone()),
                 $crate::Param::Int(v) => q.bind(*v),
+                $crate::Param::Float(v) => q.bind(*v),
                 $crate::Param::Bool(v) => q.bind(*v),
                 $crate::Param::OptUuid(v) => q.bind(*v),
                 $crate::Param::OptText(v) => q.bind(v.clone()),

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use switchboard_domain::search::{Clause, Condition, Date, Field, Op, Query, Value, Who, phone_digits};
+use switchboard_domain::search::{Clause, Condition, Date, Field, FieldValue, Op, Query, Value, Who, phone_digits};
 use switchboard_domain::{AgentId, ChannelKind, ContactId, Origin, TicketStatus, WorkspaceId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -60,6 +60,7 @@ pub fn applies_to_users(query: &Query) -> bool {
     query.clauses().iter().all(|c| match c {
         Clause::Text { .. } => true,
         Clause::Field { field, .. } => field.is_user_field() || matches!(field, Field::Created | Field::Updated),
+        Clause::Custom { .. } => false,
     })
 }
 
@@ -106,6 +107,10 @@ impl Cx<'_> {
                 let alternatives: Vec<String> = any_of.iter().map(|c| self.ticket_condition(*field, c)).collect();
                 Some(negate(*negated, or(alternatives)))
             }
+            Clause::Custom { key, negated, any_of } => {
+                let alternatives: Vec<String> = any_of.iter().map(|(op, v)| self.custom_field(key, *op, v)).collect();
+                Some(negate(*negated, or(alternatives)))
+            }
         }
     }
 
@@ -115,6 +120,8 @@ impl Cx<'_> {
                 let cond = self.handle_match(&[], text, looks_like_number(text))?;
                 Some(negate(*negated, format!("c.id IN ({cond})")))
             }
+            // Users have no custom fields: `applies_to_users` keeps such queries away.
+            Clause::Custom { .. } => Some("1 = 0".to_owned()),
             Clause::Field { field, negated, any_of } => {
                 let alternatives: Vec<String> = any_of
                     .iter()
@@ -233,6 +240,77 @@ impl Cx<'_> {
             // The parser pairs each field with its value type; any other pair matches nothing.
             _ => "1 = 0".to_owned(),
         }
+    }
+
+    /// `field.<key> op value` over the ticket's custom fields (`tickets.fields`, a JSON object
+    /// kept as text). The key and value are bound; the JSON types and operators are ours. A
+    /// value matches however the field keeps it: as text ignoring case, as a number, as a
+    /// checkbox; comparisons take numbers as numbers and days as `YYYY-MM-DD` text.
+    fn custom_field(&mut self, key: &str, op: Op, value: &FieldValue) -> String {
+        // SQLite reads a JSON path (`$."key"`, the key being letters, digits and `_`); Postgres
+        // the member by name.
+        let (kind, text, number) = match self.backend {
+            Backend::Sqlite => {
+                let path = self.text(&format!("$.\"{key}\""));
+                (
+                    format!("json_type(t.fields, {path})"),
+                    format!("json_extract(t.fields, {path})"),
+                    format!("json_extract(t.fields, {path})"),
+                )
+            }
+            Backend::Postgres => {
+                let key = self.text(key);
+                (
+                    format!("jsonb_typeof(t.fields::jsonb -> {key})"),
+                    format!("(t.fields::jsonb ->> {key})"),
+                    format!("(t.fields::jsonb ->> {key})::float8"),
+                )
+            }
+        };
+        let (text_type, number_types, true_test, false_test) = match self.backend {
+            Backend::Sqlite => {
+                ("'text'", "('integer', 'real')", format!("{kind} = 'true'"), format!("{kind} = 'false'"))
+            }
+            Backend::Postgres => (
+                "'string'",
+                "('number')",
+                format!("({kind} = 'boolean' AND {text} = 'true')"),
+                format!("({kind} = 'boolean' AND {text} = 'false')"),
+            ),
+        };
+        let FieldValue::Text(raw) = value else {
+            return format!("COALESCE({kind}, 'null') = 'null'");
+        };
+        let sql_op = match op {
+            Op::Eq => "=",
+            Op::Lt => "<",
+            Op::Gt => ">",
+            Op::Le => "<=",
+            Op::Ge => ">=",
+        };
+        let mut alternatives = Vec::new();
+        // CASE first tests the type, so Postgres never casts text to a number.
+        let as_number = format!("CASE WHEN {kind} IN {number_types} THEN {number} END");
+        if let Some(n) = value.number() {
+            alternatives.push(format!("{as_number} {sql_op} {}", self.p.push(Param::Float(n))));
+        }
+        if op == Op::Eq {
+            let lower = self.text(&raw.trim().to_lowercase());
+            alternatives.push(format!("LOWER(CASE WHEN {kind} = {text_type} THEN {text} END) = {lower}"));
+            match value.boolean() {
+                Some(true) => alternatives.push(true_test),
+                Some(false) => alternatives.push(false_test),
+                None => {}
+            }
+        } else if let Some(day) = value.date() {
+            let day = self.text(&format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day()));
+            let shaped = match self.backend {
+                Backend::Sqlite => format!("{text} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"),
+                Backend::Postgres => format!("{text} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"),
+            };
+            alternatives.push(format!("CASE WHEN {kind} = {text_type} AND {shaped} THEN {text} END {sql_op} {day}"));
+        }
+        or(alternatives)
     }
 
     fn date(&mut self, column: &str, date: Date, op: Op) -> String {

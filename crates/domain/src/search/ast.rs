@@ -41,6 +41,56 @@ pub enum Item {
     Phrase(String),
     /// `field op value`. The parser only pairs a field with the value type it takes.
     Field { field: Field, op: Op, value: Value },
+    /// `field.<key> op value`: a custom ticket field, by its key (lowercase letters, digits, `_`).
+    Custom { key: String, op: Op, value: FieldValue },
+}
+
+/// The longest custom field key, as admins may define them.
+pub const MAX_FIELD_KEY: usize = 64;
+
+/// The value of a `field.<key>` term. The language does not know the field's kind, so a value
+/// matches however the field keeps it: `field.amount:12` finds the number 12 and the text "12",
+/// `field.vip:yes` a ticked checkbox and the text "yes".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// `none`: the field is not set on the ticket.
+    Unset,
+    /// Text as typed; equal ignoring case, or as a number, date or yes/no when it reads as one.
+    Text(String),
+}
+
+impl FieldValue {
+    /// The value as a number, when it is one (`12`, `-3.5`).
+    pub fn number(&self) -> Option<f64> {
+        let Self::Text(t) = self else { return None };
+        let t = t.trim();
+        let shaped = !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'));
+        t.parse::<f64>().ok().filter(|n| shaped && n.is_finite())
+    }
+
+    /// The value as a calendar day written `2026-01-31`, when it is one.
+    pub fn date(&self) -> Option<time::Date> {
+        let Self::Text(t) = self else { return None };
+        let b = t.trim().as_bytes();
+        let shaped = b.len() == 10
+            && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+        if !shaped {
+            return None;
+        }
+        let t = t.trim();
+        let month = Month::try_from(t[5..7].parse::<u8>().ok()?).ok()?;
+        time::Date::from_calendar_date(t[0..4].parse().ok()?, month, t[8..10].parse().ok()?).ok()
+    }
+
+    /// The value as a checkbox's state: yes/true/on or no/false/off.
+    pub fn boolean(&self) -> Option<bool> {
+        let Self::Text(t) = self else { return None };
+        match t.trim().to_lowercase().as_str() {
+            "yes" | "true" | "on" => Some(true),
+            "no" | "false" | "off" => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// The fields a keyword can name. Aliases parse to these and print as their canonical name.
@@ -390,6 +440,8 @@ pub enum Clause {
     /// The field must satisfy any one of `any_of` (OR); with `negated`, it must not satisfy it.
     /// Only non-negated `:` terms are ever grouped; every other field clause has one condition.
     Field { field: Field, negated: bool, any_of: Vec<Condition> },
+    /// The custom field `key` must satisfy any one of `any_of`, grouped as [`Clause::Field`].
+    Custom { key: String, negated: bool, any_of: Vec<(Op, FieldValue)> },
 }
 
 /// `op value`, one alternative of a [`Clause::Field`].
@@ -409,34 +461,49 @@ impl Query {
     /// - Negated terms are AND'd each on its own, so `-tags:a -tags:b` excludes both tags.
     /// - Free words and phrases are AND'd each on its own.
     pub fn clauses(&self) -> Vec<Clause> {
+        #[derive(PartialEq)]
+        enum Group<'a> {
+            Field(Field),
+            Custom(&'a str),
+        }
         let mut clauses = Vec::new();
-        let mut groups: Vec<(Field, usize)> = Vec::new();
+        let mut groups: Vec<(Group<'_>, usize)> = Vec::new();
         for term in &self.terms {
             let negated = term.negated;
-            let (field, op, value) = match &term.item {
+            let (group, op) = match &term.item {
                 Item::Text(text) | Item::Phrase(text) => {
                     let phrase = matches!(term.item, Item::Phrase(_));
                     clauses.push(Clause::Text { negated, text: text.clone(), phrase });
                     continue;
                 }
-                Item::Field { field, op, value } => (*field, *op, value),
+                Item::Field { field, op, .. } => (Group::Field(*field), *op),
+                Item::Custom { key, op, .. } => (Group::Custom(key), *op),
             };
-            let condition = Condition { op, value: value.clone() };
-            let group = groups.iter().find(|(f, _)| *f == field).map(|&(_, at)| at);
-            match group {
-                Some(at) if !negated && op == Op::Eq => {
-                    if let Some(Clause::Field { any_of, .. }) = clauses.get_mut(at)
-                        && !any_of.contains(&condition)
-                    {
+            let grouped = !negated && op == Op::Eq;
+            let at = groups.iter().find(|(g, _)| *g == group).map(|&(_, at)| at).filter(|_| grouped);
+            if at.is_none() && grouped {
+                groups.push((group, clauses.len()));
+            }
+            match (&term.item, at.and_then(|at| clauses.get_mut(at))) {
+                (Item::Field { op, value, .. }, Some(Clause::Field { any_of, .. })) => {
+                    let condition = Condition { op: *op, value: value.clone() };
+                    if !any_of.contains(&condition) {
                         any_of.push(condition);
                     }
                 }
-                _ => {
-                    if !negated && op == Op::Eq {
-                        groups.push((field, clauses.len()));
+                (Item::Custom { op, value, .. }, Some(Clause::Custom { any_of, .. })) => {
+                    if !any_of.iter().any(|(o, v)| o == op && v == value) {
+                        any_of.push((*op, value.clone()));
                     }
-                    clauses.push(Clause::Field { field, negated, any_of: vec![condition] });
                 }
+                (Item::Field { field, op, value }, _) => {
+                    let any_of = vec![Condition { op: *op, value: value.clone() }];
+                    clauses.push(Clause::Field { field: *field, negated, any_of });
+                }
+                (Item::Custom { key, op, value }, _) => {
+                    clauses.push(Clause::Custom { key: key.clone(), negated, any_of: vec![(*op, value.clone())] });
+                }
+                (Item::Text(_) | Item::Phrase(_), _) => {}
             }
         }
         clauses

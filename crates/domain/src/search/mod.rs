@@ -13,6 +13,8 @@
 //! phrase  = quoted                                          not blank
 //! keyword = name op value                                   no space around op
 //! name    = alphabetic { alphanumeric | "_" }               case-insensitive
+//!         | "field." key                                    a custom ticket field
+//! key     = 1 to 64 of ASCII letters, digits, "_"           case-insensitive
 //! op      = ":" | "<" | ">" | "<=" | ">="
 //! value   = quoted | bare                                   not blank
 //! quoted  = '"' { any char but '"' and '\' | '\"' | '\\' } '"'    followed by a space or the end
@@ -38,8 +40,14 @@
 //! | `account`, `subject` (`text`), and the user  | text as typed, symbols kept                        |
 //! | fields `name`, `email`, `phone`, `whatsapp`, |                                                    |
 //! | `line`, `instagram`, `x`, `telegram`         |                                                    |
+//! | `field.<key>` (a custom field)              | text as typed, or `none` (not set)                 |
 //!
-//! Only `status`, `created` and `updated` have an order and take `<`, `>`, `<=`, `>=`; `status`
+//! `field.<key>:value` finds tickets whose custom field equals the value however the field keeps
+//! it: text ignoring case, a number (`field.amount:12`), a ticked or cleared checkbox
+//! (`field.vip:yes`, `no`), a date (`field.due:2026-01-31`). `field.<key>` also compares with
+//! a number or a day: `field.amount>100`, `field.due<2026-02-01`.
+//!
+//! Only `status`, `created` and `updated` (and custom fields) have an order and take `<`, `>`, `<=`, `>=`; `status`
 //! follows new < open < pending < on_hold < solved < closed (< spam). Keyword names and the
 //! words of typed values are case-insensitive; text values keep their case.
 //!

@@ -106,6 +106,14 @@ impl Parser {
         while self.chars.get(at).is_some_and(|c| c.is_alphanumeric() || *c == '_') {
             at += 1;
         }
+        // `field.<key>`: a custom field's key follows the dot.
+        let prefix: String = self.chars[name_at..at].iter().collect();
+        if prefix.eq_ignore_ascii_case("field") && self.chars.get(at) == Some(&'.') {
+            at += 1;
+            while self.chars.get(at).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
+                at += 1;
+            }
+        }
         let next = self.chars.get(at + 1).copied();
         let (op, len) = match (self.chars.get(at)?, next) {
             (':', _) => (Op::Eq, 1),
@@ -123,12 +131,15 @@ impl Parser {
         if matches!(head.name.as_str(), "type" | "order_by" | "sort") {
             return self.option(start, negated, &head);
         }
+        if let Some(key) = head.name.strip_prefix("field.") {
+            return self.custom(start, negated, key.to_owned(), &head);
+        }
         let Some(field) = Field::from_name(&head.name) else {
             let names = Field::ALL.map(Field::as_str).join(", ");
             return Err(ParseError::new(
                 head.name_at,
                 format!(
-                    "unknown field `{}` (one of {names}, type, order_by, sort); quote text that has a colon",
+                    "unknown field `{}` (one of {names}, field.<key>, type, order_by, sort); quote text that has a colon",
                     head.name
                 ),
             ));
@@ -146,6 +157,29 @@ impl Parser {
         let (raw, quoted) = self.value(&head)?;
         let value = typed_value(field, head.op, &raw, quoted).map_err(|m| ParseError::new(head.value_at, m))?;
         self.push(start, Term { negated, item: Item::Field { field, op: head.op, value } })
+    }
+
+    /// `field.<key> op value`: a custom ticket field. `none` is "not set"; comparisons take a
+    /// number or a day.
+    fn custom(&mut self, start: usize, negated: bool, key: String, head: &Head) -> Result<(), ParseError> {
+        if key.is_empty() || key.len() > MAX_FIELD_KEY {
+            return Err(ParseError::new(
+                head.name_at,
+                format!(
+                    "`field.` needs a custom field's key of 1 to {MAX_FIELD_KEY} letters, digits or _ (field.order_no:1234)"
+                ),
+            ));
+        }
+        let (raw, quoted) = self.value(head)?;
+        let value =
+            if !quoted && raw.trim().eq_ignore_ascii_case("none") { FieldValue::Unset } else { FieldValue::Text(raw) };
+        if head.op != Op::Eq && value.number().is_none() && value.date().is_none() {
+            return Err(ParseError::new(
+                head.value_at,
+                format!("`field.{key}{}` compares with a number or a day (2026-01-31)", head.op.as_str()),
+            ));
+        }
+        self.push(start, Term { negated, item: Item::Custom { key, op: head.op, value } })
     }
 
     /// `type:`, `order_by:` and `sort:`, which set the query's options rather than add a term.

@@ -52,6 +52,14 @@ impl fmt::Display for Term {
             Item::Text(word) => f.write_str(word),
             Item::Phrase(phrase) => write_quoted(f, phrase),
             Item::Field { field, op, value } => write!(f, "{}{}{value}", field.as_str(), op.as_str()),
+            Item::Custom { key, op, value } => {
+                write!(f, "field.{key}{}", op.as_str())?;
+                match value {
+                    FieldValue::Unset => f.write_str("none"),
+                    FieldValue::Text(t) if t.trim().eq_ignore_ascii_case("none") => write_quoted(f, t),
+                    FieldValue::Text(t) => write_text(f, t),
+                }
+            }
         }
     }
 }

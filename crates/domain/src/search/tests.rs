@@ -532,6 +532,20 @@ fn any_keyword() -> impl Strategy<Value = Item> {
         }),
         "[a-zA-Z0-9_.:-]{1,20}".prop_map(move |t| item(Tags, Op::Eq, Value::Tag(Tag::parse(&t).unwrap()))),
         (select(text_fields), non_blank()).prop_map(move |(f, t)| item(f, Op::Eq, Value::Text(t))),
+        any_custom(),
+    ]
+}
+
+fn any_custom() -> impl Strategy<Value = Item> {
+    let key = "[a-z0-9_]{1,12}";
+    let equal = prop_oneof![Just(FieldValue::Unset), non_blank().prop_map(FieldValue::Text)];
+    let comparable = prop_oneof![
+        select(vec!["12", "-3.5", "+7", "0.25", "2026-01-31", "1999-12-01"]).prop_map(|t| FieldValue::Text(t.into())),
+        any::<i32>().prop_map(|n| FieldValue::Text(n.to_string())),
+    ];
+    prop_oneof![
+        (key, equal).prop_map(|(key, value)| Item::Custom { key, op: Op::Eq, value }),
+        (key, any_op(), comparable).prop_map(|(key, op, value)| Item::Custom { key, op, value }),
     ]
 }
 
@@ -548,6 +562,10 @@ fn any_query() -> impl Strategy<Value = Query> {
 fn query_like() -> impl Strategy<Value = String> {
     let pieces = vec![
         "status",
+        "field.",
+        "field.order_no",
+        "Field.x",
+        "12.5",
         "tags",
         "created",
         "type",
@@ -578,6 +596,75 @@ fn query_like() -> impl Strategy<Value = String> {
         "'",
     ];
     collection::vec(select(pieces), 0..40).prop_map(|pieces| pieces.concat())
+}
+
+fn custom(key: &str, op: Op, value: FieldValue) -> Term {
+    Term { negated: false, item: Item::Custom { key: key.into(), op, value } }
+}
+
+fn field_text(s: &str) -> FieldValue {
+    FieldValue::Text(s.into())
+}
+
+#[test]
+fn custom_fields_are_named_field_dot_key() {
+    assert_eq!(terms("field.order_no:A-1234"), vec![custom("order_no", Op::Eq, field_text("A-1234"))]);
+    assert_eq!(terms("Field.Plan:\"Gold plus\""), vec![custom("plan", Op::Eq, field_text("Gold plus"))]);
+    assert_eq!(terms("field.refund:none"), vec![custom("refund", Op::Eq, FieldValue::Unset)]);
+    assert_eq!(terms("field.refund:\"none\""), vec![custom("refund", Op::Eq, field_text("none"))]);
+    assert_eq!(terms("-field.vip:yes"), vec![not(custom("vip", Op::Eq, field_text("yes")))]);
+    assert_eq!(terms("field.amount>=12.5"), vec![custom("amount", Op::Ge, field_text("12.5"))]);
+    assert_eq!(terms("field.due<2026-02-01"), vec![custom("due", Op::Lt, field_text("2026-02-01"))]);
+    // Without an operator it is a word like any other.
+    assert_eq!(terms("field.notes"), vec![word("field.notes")]);
+}
+
+#[test]
+fn custom_field_values_read_as_numbers_days_and_yes_or_no() {
+    assert_eq!(field_text("12").number(), Some(12.0));
+    assert_eq!(field_text(" -3.5 ").number(), Some(-3.5));
+    assert_eq!(field_text("1e3").number(), None);
+    assert_eq!(field_text("NaN").number(), None);
+    assert_eq!(field_text("2026-01-31").date(), Some(date!(2026 - 01 - 31)));
+    assert_eq!(field_text("2026-02-30").date(), None);
+    assert_eq!(field_text("Yes").boolean(), Some(true));
+    assert_eq!(field_text("off").boolean(), Some(false));
+    assert_eq!(FieldValue::Unset.number(), None);
+}
+
+#[test]
+fn custom_field_terms_group_by_key_like_other_fields() {
+    let query = parse("field.plan:gold status:open field.plan:silver field.plan:gold -field.plan:none").unwrap();
+    assert_eq!(
+        query.clauses(),
+        vec![
+            Clause::Custom {
+                key: "plan".into(),
+                negated: false,
+                any_of: vec![(Op::Eq, field_text("gold")), (Op::Eq, field_text("silver"))]
+            },
+            Clause::Field { field: Field::Status, negated: false, any_of: vec![eq(Value::Status(Open))] },
+            Clause::Custom { key: "plan".into(), negated: true, any_of: vec![(Op::Eq, FieldValue::Unset)] },
+        ]
+    );
+}
+
+#[test]
+fn custom_field_errors_say_where_and_why() {
+    let err = parse("status:open field.:x").unwrap_err();
+    assert_eq!(err.position, 12);
+    assert!(err.message.contains("custom field's key"), "{err}");
+    let err = parse("field.amount>lots").unwrap_err();
+    assert_eq!(err.position, 13);
+    assert!(err.message.contains("number or a day"), "{err}");
+    let err = parse("field.amount<none").unwrap_err();
+    assert!(err.message.contains("number or a day"), "{err}");
+    let err = parse("field.amount:").unwrap_err();
+    assert!(err.message.contains("empty value"), "{err}");
+    let long = format!("field.{}:1", "k".repeat(MAX_FIELD_KEY + 1));
+    assert!(parse(&long).unwrap_err().message.contains("1 to 64"));
+    // Unknown plain fields now point at field.<key> too.
+    assert!(parse("plan:gold").unwrap_err().message.contains("field.<key>"));
 }
 
 proptest::proptest! {
