@@ -331,6 +331,13 @@ async fn serve(options: Serve, database: &str) -> anyhow::Result<()> {
         print_demo(&public_url, loaded, fakes, token);
         demo::feed(&loaded.lines, &own, &public_url, DEMO_INTERVAL)
     });
+    if let Some(key) = service.open_first_run().await? {
+        println!(
+            "\n  Switchboard has no admin yet. Open this link to name your business and make the first admin:\n\n  \
+             {public_url}/setup?key={key}\n\n  \
+             (it works once, on this server, until it restarts; or run `switchboard admin create`)\n"
+        );
+    }
     let state = AppState { service: service.clone(), public_url };
     switchboard_http::serve(listener, state, shutdown_signal()).await?;
     if let Some(feeder) = feeder {

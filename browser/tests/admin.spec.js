@@ -169,7 +169,11 @@ test('a macro made on the admin page is applied to a ticket from its page', asyn
   const { tickets } = await api('GET', '/api/v1/tickets?limit=100');
   const ticket = tickets.find((t) => t.contact_id === contacts[0].id);
   await page.goto(`${state.base}/tickets/${ticket.id}`);
-  await page.getByLabel('Macro', { exact: true }).selectOption({ label: name });
+  // The reply box offers it, saying what it does before it is applied.
+  const box = page.locator('#macro-form');
+  await expect(box.locator('li', { hasText: name })).toContainText('it has shipped!');
+  await expect(box.locator('li', { hasText: name })).toContainText('adds shipping; assigns you.');
+  await page.getByLabel('Or answer with a macro').selectOption({ label: name });
   await page.getByRole('button', { name: 'Apply macro' }).click();
   await expect(page.locator('.message.outbound').last()).toContainText('Hi Maya, it has shipped!');
   await expect(page.locator('#prop-status')).toHaveValue('pending');

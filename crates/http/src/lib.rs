@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox", get(inbox::inbox))
         .route("/notifier", get(inbox::notifier))
         .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
+        .route("/setup", get(ui::setup::setup_form).post(ui::setup::setup))
         .route("/sign-out", post(session::sign_out))
         .route("/me/availability", post(session::set_availability))
         .route(

@@ -297,3 +297,66 @@ async fn an_agent_sets_themself_away_and_online_again() {
     assert_eq!(elsewhere.location.as_deref(), Some("/"), "never sent to another site");
     assert!(browser.get("/inbox").await.body.contains("● Online"));
 }
+
+#[tokio::test]
+async fn a_fresh_server_is_set_up_in_the_browser_with_its_one_time_key() {
+    let app = TestApp::spawn_empty().await;
+    let key = app.service.open_first_run().await.unwrap().expect("no agent yet: a setup key");
+    let mut browser = Browser::new(&app);
+
+    let sign_in = browser.get("/sign-in").await;
+    assert!(sign_in.body.contains("no admin yet"), "the sign-in page says where to go");
+    // Without the key, or with a wrong one, the page explains and offers no form.
+    let bare = browser.get("/setup").await;
+    assert_eq!(bare.status, StatusCode::OK);
+    assert!(!bare.body.contains("setup-form") && bare.body.contains("switchboard serve"));
+    assert_eq!(browser.get("/setup?key=guess").await.status, StatusCode::FORBIDDEN);
+    let guessed = [
+        ("key", "guess"),
+        ("name", "Mallory"),
+        ("email", "m@example.com"),
+        ("password", PASSWORD),
+        ("password_again", PASSWORD),
+    ];
+    assert_eq!(browser.post_form("/setup", &guessed).await.status, StatusCode::FORBIDDEN);
+
+    let form = browser.get(&format!("/setup?key={key}")).await;
+    assert!(form.body.contains("setup-form"));
+    let mut fields = vec![
+        ("key", key.as_str()),
+        ("business_name", "Toko Ana"),
+        ("name", "Ana Owner"),
+        ("email", "ana@example.com"),
+        ("password", PASSWORD),
+        ("password_again", "another one entirely"),
+    ];
+    let mismatch = browser.post_form("/setup", &fields).await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mismatch.body.contains("two passwords differ") && mismatch.body.contains("Toko Ana"),
+        "kept what was typed"
+    );
+    fields[5] = ("password_again", PASSWORD);
+    fields[3] = ("email", "not an address");
+    let bad = browser.post_form("/setup", &fields).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("not an e-mail address"), "{}", bad.body);
+
+    fields[3] = ("email", "ana@example.com");
+    let made = browser.post_form("/setup", &fields).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    assert_eq!(made.location.as_deref(), Some("/admin/channels"));
+    let admin = browser.get("/admin/channels").await;
+    assert_eq!(admin.status, StatusCode::OK, "signed in as an admin");
+
+    // Once: the key is spent, the page sends people to sign in, and the business is named.
+    let again = Browser::new(&app).post_form("/setup", &fields).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location.as_deref(), Some("/sign-in"));
+    assert!(!Browser::new(&app).get("/sign-in").await.body.contains("no admin yet"));
+    assert_eq!(app.service.open_first_run().await.unwrap(), None);
+    let settings = browser.get("/admin/settings").await;
+    assert!(settings.body.contains("Toko Ana"), "the business name was saved");
+    let audit = browser.get("/admin/audit").await;
+    assert!(audit.body.contains("first-run setup"), "the audit log says how the admin was made");
+}

@@ -15,6 +15,7 @@ pub mod contacts;
 mod error;
 pub mod fields;
 pub mod files;
+pub mod first_run;
 pub mod ingest;
 mod ingest_events;
 pub mod live;
@@ -58,6 +59,8 @@ pub struct Service {
     widget_owners: widget::stream::Owners,
     /// When this node last noted each line's health (written at most every few seconds).
     health_marks: admin_accounts::HealthMarks,
+    /// The one-time key of the first-run setup page, while no agent exists.
+    first_run: first_run::FirstRunKey,
 }
 
 /// A node's configuration that use cases need.
@@ -97,6 +100,7 @@ impl Service {
             widget_limiter: widget::Limiter::default(),
             widget_owners: widget::stream::Owners::default(),
             health_marks: admin_accounts::HealthMarks::default(),
+            first_run: first_run::FirstRunKey::default(),
         }
     }
 

@@ -420,3 +420,24 @@ pub async fn set_team_members(conn: &mut Conn<'_>, team: &Team, members: &[Agent
     }
     Ok(())
 }
+
+/// Whether no agent exists in any workspace: a server nobody has set up. On PostgreSQL the
+/// agents table is first locked against other writers until the transaction ends, so two
+/// first admins cannot both be made (SQLite writers are one at a time already).
+pub async fn none_yet_locked(conn: &mut Conn<'_>) -> Result<bool> {
+    if conn.backend() == crate::Backend::Postgres {
+        with_conn!(conn, c => {
+            sqlx::query("LOCK TABLE agents IN SHARE ROW EXCLUSIVE MODE").execute(&mut *c).await?.rows_affected()
+        });
+    }
+    none_yet(conn).await
+}
+
+/// Whether no agent exists in any workspace.
+pub async fn none_yet(conn: &mut Conn<'_>) -> Result<bool> {
+    // `SELECT 1` is an INT4 on Postgres.
+    let any: Option<i32> = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT 1 FROM agents LIMIT 1").fetch_optional(&mut *c).await?
+    });
+    Ok(any.is_none())
+}

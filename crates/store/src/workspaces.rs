@@ -133,3 +133,16 @@ pub async fn update_settings(
     });
     Ok(())
 }
+
+/// Names the business customers see (the widget, the admin pages); `None` clears it.
+pub async fn set_business_name(conn: &mut Conn<'_>, id: WorkspaceId, name: Option<&str>) -> Result<()> {
+    with_conn!(conn, c => {
+        sqlx::query("UPDATE workspaces SET business_name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}

@@ -73,6 +73,15 @@ impl TestApp {
 
     /// Another node on the same database: how tests race two servers.
     pub async fn spawn_on(db: Arc<TestDb>) -> TestApp {
+        Self::start(db, true).await
+    }
+
+    /// A server nobody has set up: no workspace, no agent, no token (`token` is empty).
+    pub async fn spawn_empty() -> TestApp {
+        Self::start(Arc::new(TestDb::new().await), false).await
+    }
+
+    async fn start(db: Arc<TestDb>, with_admin: bool) -> TestApp {
         let clock = Arc::new(TestClock::new(epoch()));
         let service = Service::new(db.connect().await, clock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
@@ -85,13 +94,17 @@ impl TestApp {
         tokio::spawn(switchboard_http::serve(listener, state, async {
             let _ = rx.await;
         }));
-        let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
-        service.ensure_workspace(switchboard_service::DEFAULT_WORKSPACE).await.expect("default workspace");
-        service
-            .create_admin(switchboard_service::DEFAULT_WORKSPACE, &email, "correct horse battery", Some("Admin"))
-            .await
-            .expect("create admin");
-        let token = service.create_token(&email, "tests").await.expect("create token");
+        let token = if with_admin {
+            let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+            service.ensure_workspace(switchboard_service::DEFAULT_WORKSPACE).await.expect("default workspace");
+            service
+                .create_admin(switchboard_service::DEFAULT_WORKSPACE, &email, "correct horse battery", Some("Admin"))
+                .await
+                .expect("create admin");
+            service.create_token(&email, "tests").await.expect("create token")
+        } else {
+            String::new()
+        };
         TestApp {
             address,
             client: switchboard_channels::http_client(),

@@ -16,6 +16,7 @@ mod error;
 mod extract;
 pub mod inbox;
 pub mod session;
+pub mod setup;
 pub mod tickets;
 mod view;
 pub mod views;

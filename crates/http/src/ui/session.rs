@@ -28,6 +28,8 @@ struct SignInPage {
     email: String,
     error: Option<String>,
     login_csrf: String,
+    /// No agent exists yet: say where the first one is made.
+    first_run: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +63,8 @@ fn random_token() -> String {
 
 fn sign_in_page(state: &AppState, status: StatusCode, next: String, email: String, error: Option<String>) -> Response {
     let login_csrf = random_token();
-    let page = SignInPage { assets: assets::version(), next, email, error, login_csrf: login_csrf.clone() };
+    let first_run = state.service.first_run_open();
+    let page = SignInPage { assets: assets::version(), next, email, error, login_csrf: login_csrf.clone(), first_run };
     match Page::render(&page) {
         Ok(Page(_, html)) => {
             let mut response = Page(status, html).into_response();
@@ -101,19 +104,7 @@ pub async fn sign_in(
         return sign_in_page(&state, StatusCode::FORBIDDEN, next, form.email, Some(error));
     }
     match state.service.sign_in(&form.email, &form.password, &client).await {
-        Ok(new) => {
-            let attributes = cookie_attributes(&state);
-            let mut response = see_other(&next);
-            let session =
-                format!("{SESSION_COOKIE}={}; Max-Age={}{attributes}", new.token, SESSION_LIFETIME.whole_seconds());
-            let clear_login = format!("{LOGIN_COOKIE}=; Max-Age=0{attributes}");
-            for value in [session, clear_login] {
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    response.headers_mut().append(SET_COOKIE, value);
-                }
-            }
-            response
-        }
+        Ok(new) => signed_in(&state, &new.token, &next),
         Err(ServiceError::Unauthenticated) => {
             let error = "That e-mail and password do not match an agent.".to_owned();
             sign_in_page(&state, StatusCode::UNAUTHORIZED, next, form.email, Some(error))
@@ -124,6 +115,20 @@ pub async fn sign_in(
         }
         Err(other) => PageError::from(other).into_response(),
     }
+}
+
+/// Sets the session cookie of a new session and goes to `next`.
+pub(super) fn signed_in(state: &AppState, token: &str, next: &str) -> Response {
+    let attributes = cookie_attributes(state);
+    let mut response = see_other(next);
+    let session = format!("{SESSION_COOKIE}={token}; Max-Age={}{attributes}", SESSION_LIFETIME.whole_seconds());
+    let clear_login = format!("{LOGIN_COOKIE}=; Max-Age=0{attributes}");
+    for value in [session, clear_login] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// `POST /sign-out`: ends the session and forgets the cookie.

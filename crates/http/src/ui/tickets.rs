@@ -47,8 +47,8 @@ pub struct TicketPage {
     fields_text: String,
     /// The fields admins defined, with inputs of their kind.
     custom_fields: Vec<crate::ui::admin::fields::FieldInput>,
-    /// Macros to apply: (id, name).
-    macros: Vec<(Uuid, String)>,
+    /// Macros to apply: (id, name, what it does).
+    macros: Vec<(Uuid, String, String)>,
     status_value: &'static str,
     assignee_value: String,
     team_value: String,
@@ -118,7 +118,7 @@ fn page(session: &Session, o: TicketOverview, now: OffsetDateTime, error: Option
         participants: o.participants.iter().map(|c| (c.id.0, contact_name(c))).collect(),
         tags: t.tags.join(" "),
         custom_fields: crate::ui::admin::fields::ticket_inputs(&o.field_defs, &t.fields),
-        macros: o.macros.iter().map(|m| (m.id, m.name.clone())).collect(),
+        macros: o.macros.iter().map(|m| (m.id, m.name.clone(), macro_summary(m, &o.agents))).collect(),
         // Defined fields have their own inputs; the free-form list holds the others.
         fields_text: t
             .fields
@@ -341,4 +341,32 @@ pub async fn update_properties(
     };
     state.service.patch_ticket(&form.session.session.actor, TicketId(id), patch).await?;
     Ok(see_other(&format!("/tickets/{id}")))
+}
+
+/// What applying a macro does, in a sentence: "Replies “Hi …”; sets Pending; adds shipping; assigns you."
+fn macro_summary(m: &switchboard_service::macros::Macro, agents: &[switchboard_domain::Agent]) -> String {
+    let mut parts = Vec::new();
+    if let Some(body) = &m.body {
+        let short: String = body.chars().take(60).collect();
+        let more = if body.chars().count() > 60 { "…" } else { "" };
+        parts.push(format!("replies \u{201c}{short}{more}\u{201d}"));
+    }
+    if let Some(status) = m.status.as_deref().and_then(|s| s.parse::<switchboard_domain::TicketStatus>().ok()) {
+        parts.push(format!("sets {}", view::status(status)));
+    }
+    if !m.add_tags.is_empty() {
+        parts.push(format!("adds {}", m.add_tags.join(" ")));
+    }
+    match m.assignee.as_deref() {
+        None => {}
+        Some("me") => parts.push("assigns you".into()),
+        Some("none") => parts.push("unassigns".into()),
+        Some(id) => {
+            let name = agents.iter().find(|a| a.id.0.to_string() == id).map_or("an agent", |a| a.name.as_str());
+            parts.push(format!("assigns {name}"));
+        }
+    }
+    let sentence = parts.join("; ");
+    let mut chars = sentence.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>() + ".").unwrap_or_default()
 }
