@@ -72,6 +72,23 @@ async fn an_agent_is_refused_every_admin_route_but_may_read_agents_and_teams() {
         (Method::DELETE, format!("/api/v1/channel-accounts/{line}"), None),
         (Method::GET, format!("/api/v1/channel-accounts/{line}/health"), None),
         (Method::GET, "/api/v1/dead-letters".into(), None),
+        (Method::POST, format!("/api/v1/dead-letters/{}/replay", uuid::Uuid::now_v7()), None),
+        (Method::PATCH, format!("/api/v1/teams/{}", uuid::Uuid::now_v7()), Some(json!({"name": "Renamed"}))),
+        (Method::POST, "/api/v1/fields".into(), Some(json!({"key": "k", "label": "K", "kind": "text"}))),
+        (Method::DELETE, format!("/api/v1/fields/{}", uuid::Uuid::now_v7()), None),
+        (Method::POST, "/api/v1/macros".into(), Some(json!({"name": "M", "status": "solved"}))),
+        (Method::DELETE, format!("/api/v1/macros/{}", uuid::Uuid::now_v7()), None),
+        (
+            Method::POST,
+            "/api/v1/channel-accounts".into(),
+            Some(json!({"kind": "api", "name": "x", "external_id": "x", "secrets": {"secret": "s"}})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/channel-accounts/{line}/templates"),
+            Some(json!({"name": "t", "language": "en", "category": "UTILITY", "body": "Hi"})),
+        ),
+        (Method::POST, format!("/api/v1/channel-accounts/{line}/templates/sync"), None),
     ];
     for (method, path, body) in refused {
         let answer = app.request(method.clone(), &path, Some(&token), body).await;
@@ -571,4 +588,34 @@ async fn a_macro_is_one_change_a_failing_step_sends_no_reply() {
     assert!(t["tags"].as_array().unwrap().iter().all(|tag| tag != "handover"), "{t}");
     let events = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}/events"), None).await;
     assert!(events["events"].as_array().unwrap().iter().all(|e| e["kind"] != "macro_applied"), "{events}");
+}
+
+#[tokio::test]
+async fn fields_and_macros_are_removed_by_admins_and_the_removal_is_logged() {
+    let app = TestApp::spawn().await;
+    let field = app.post("/api/v1/fields", json!({"key": "plan", "label": "Plan", "kind": "text"})).await;
+    let made = app.post("/api/v1/macros", json!({"name": "Solve", "status": "solved"})).await;
+    let (field, made) = (s(&field.body["id"]).to_owned(), s(&made.body["id"]).to_owned());
+    let (_, ticket) = customer_ticket(&app).await;
+    ok(&app, Method::PATCH, &format!("/api/v1/tickets/{ticket}"), Some(json!({"fields": {"plan": "gold"}}))).await;
+
+    for path in [format!("/api/v1/fields/{field}"), format!("/api/v1/macros/{made}")] {
+        let gone = app.request(Method::DELETE, &path, Some(&app.token), None).await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{path}: {:?}", gone.body);
+        let again = app.request(Method::DELETE, &path, Some(&app.token), None).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(ok(&app, Method::GET, "/api/v1/fields", None).await["fields"].as_array().unwrap().is_empty());
+    assert!(ok(&app, Method::GET, "/api/v1/macros", None).await["macros"].as_array().unwrap().is_empty());
+    // The value stays on the ticket as a plain field, still searchable.
+    let t = ok(&app, Method::GET, &format!("/api/v1/tickets/{ticket}"), None).await;
+    assert_eq!(t["fields"]["plan"], "gold");
+    let found = ok(&app, Method::GET, "/api/v1/tickets?q=field.plan:gold", None).await;
+    assert_eq!(found["tickets"].as_array().unwrap().len(), 1);
+    let applied = app.post(&format!("/api/v1/tickets/{ticket}/macros/{made}"), json!({})).await;
+    assert_eq!(applied.status, StatusCode::NOT_FOUND);
+
+    let log = ok(&app, Method::GET, "/api/v1/audit-log?limit=2", None).await;
+    let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| s(&e["action"])).collect();
+    assert_eq!(actions, ["macro.deleted", "field.deleted"]);
 }
