@@ -224,5 +224,43 @@ pub fn reply_window(ctx: &SendContext) -> ReplyWindow {
     ReplyWindow { state, closes_at }
 }
 
+/// Where an agent-started conversation goes on a `channel` line: the customer's identity there
+/// if they have one; else, where the platform lets a business write first, the address on their
+/// profile — the e-mail for e-mail lines, the number for SMS lines, and for WhatsApp (with a
+/// template, DESIGN §3) the number in international form, whose digits are the WhatsApp id.
+/// `Err` says why nobody can be reached.
+pub fn address_on(
+    channel: ChannelKind,
+    identity: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<String, String> {
+    if let Some(id) = identity {
+        return Ok(id.to_owned());
+    }
+    let present = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let never = format!("has never written on this {channel} line, so there is nobody to write to");
+    match channel {
+        ChannelKind::Email => present(email).ok_or(never),
+        ChannelKind::Twilio | ChannelKind::Dialpad | ChannelKind::Justcall => present(phone).ok_or(never),
+        ChannelKind::Whatsapp => {
+            let Some(number) = present(phone) else { return Err(never) };
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+            let shaped = number.starts_with('+')
+                && (8..=15).contains(&digits.len())
+                && number.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if shaped {
+                Ok(digits)
+            } else {
+                Err(format!(
+                    "has never written on this WhatsApp line, and the profile phone `{number}` is not an \
+                     international number (+ and the country code, e.g. +62 812 3456 7890)"
+                ))
+            }
+        }
+        _ => Err(never),
+    }
+}
+
 #[cfg(test)]
 mod tests;

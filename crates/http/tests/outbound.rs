@@ -579,3 +579,55 @@ async fn a_send_the_platform_never_answered_is_not_repeated_unless_the_platform_
     assert_eq!(last_message(&app, &chat).await["delivery_status"], "sent");
     assert_eq!(delivery.fake.state.accepted("line").len(), 1);
 }
+
+#[tokio::test]
+async fn an_agent_starts_whatsapp_on_the_profile_phone_of_a_customer_met_elsewhere() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let telegram = line(&app, "telegram", "tg-bot").await;
+    let whatsapp = line(&app, "whatsapp", "1110002").await;
+    app.post(
+        &format!("/api/v1/channel-accounts/{}/templates", whatsapp.id),
+        json!({"name": "hello", "language": "en_US", "category": "UTILITY", "body": "Hi {{1}}!"}),
+    )
+    .await;
+    let first = customer_writes(&app, &telegram, "tg-user-7", Duration::hours(1)).await;
+    let contact = app.get(&format!("/api/v1/tickets/{first}")).await.body["contact_id"].as_str().unwrap().to_owned();
+    let start = |body: Value| {
+        let app = &app;
+        let contact = contact.clone();
+        let account = whatsapp.id;
+        async move {
+            let mut request = json!({"contact_id": contact, "channel_account_id": account});
+            request["message"] = body;
+            app.post("/api/v1/tickets", request).await
+        }
+    };
+    let template = json!({"template": {"name": "hello", "language": "en_US", "parameters": ["Mira"]}});
+
+    // No phone, then a local one: nobody to write to, said plainly.
+    let none = start(template.clone()).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.body["error"]["message"].as_str().unwrap().contains("never written"), "{:?}", none.body);
+    app.patch(&format!("/api/v1/contacts/{contact}"), json!({"phone": "0812 3456 7890"})).await;
+    let local = start(template.clone()).await;
+    assert_eq!(local.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(local.body["error"]["message"].as_str().unwrap().contains("international"), "{:?}", local.body);
+
+    app.patch(&format!("/api/v1/contacts/{contact}"), json!({"phone": "+62 812-3456-7890"})).await;
+    let free = start(json!({"body": "Hi"})).await;
+    assert_eq!(free.code(), "template_required", "WhatsApp is opened with a template: {:?}", free.body);
+    let started = start(template).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let ticket = started.body["ticket"]["id"].as_str().unwrap().to_owned();
+    delivery.run().await;
+    let sent = body_json(&delivery.fake.state.accepted("whatsapp")[0]);
+    assert_eq!(sent["to"], "6281234567890");
+
+    // The customer answers on WhatsApp: the same contact, the same ticket.
+    customer_writes(&app, &whatsapp, "6281234567890", Duration::ZERO).await;
+    let t = app.get(&format!("/api/v1/tickets/{ticket}")).await.body;
+    assert_eq!(t["contact_id"], json!(contact));
+    let messages = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.body;
+    assert_eq!(messages["messages"].as_array().unwrap().len(), 2, "{messages}");
+}

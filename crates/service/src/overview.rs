@@ -208,28 +208,26 @@ impl Service {
         let found = contacts::get(&mut conn, ws, contact).await?.ok_or(ServiceError::NotFound("contact"))?;
         let account = accounts::get(&mut conn, ws, account).await?.ok_or(ServiceError::NotFound("channel account"))?;
         let identity = contacts::identity_on(&mut conn, ws, contact, account.id).await?;
-        let address = match (&identity, account.kind) {
-            (Some(i), _) => Some(i.external_id.clone()),
-            (None, ChannelKind::Email) => found.email.clone(),
-            (None, ChannelKind::Twilio | ChannelKind::Dialpad | ChannelKind::Justcall) => found.phone.clone(),
-            (None, _) => None,
-        };
-        let Some(address) = address else {
-            let why = format!(
-                "{} has never written on this {} line, so there is nobody to write to",
-                found.name.as_deref().unwrap_or("This contact"),
-                account.kind
-            );
-            let window = ReplyWindow { state: switchboard_domain::WindowState::Closed, closes_at: None };
-            return Ok(SendOptions {
-                account,
-                free_form: false,
-                template: false,
-                window,
-                refusal: Some(why),
-                open_ticket: None,
-                templates: Vec::new(),
-            });
+        let address = reply_rules::address_on(
+            account.kind,
+            identity.as_ref().map(|i| i.external_id.as_str()),
+            found.email.as_deref(),
+            found.phone.as_deref(),
+        );
+        let address = match address {
+            Ok(address) => address,
+            Err(why) => {
+                let window = ReplyWindow { state: switchboard_domain::WindowState::Closed, closes_at: None };
+                return Ok(SendOptions {
+                    account,
+                    free_form: false,
+                    template: false,
+                    window,
+                    refusal: Some(format!("{} {why}", found.name.as_deref().unwrap_or("This contact"))),
+                    open_ticket: None,
+                    templates: Vec::new(),
+                });
+            }
         };
         let conversation = conversations::find(&mut conn, account.id, ConversationKind::Direct, &address).await?;
         let (last_inbound_at, sent) = match &conversation {

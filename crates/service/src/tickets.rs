@@ -404,30 +404,30 @@ impl Service {
         let account =
             accounts::get(&mut conn, ws, account_id).await?.ok_or(ServiceError::NotFound("channel account"))?;
 
-        // The contact's identity on that line; e-mail and SMS lines can reach a contact by
-        // the address or number on their profile.
-        let identity = match contacts::identity_on(&mut conn, ws, contact.id, account.id).await? {
-            Some(identity) => identity.external_id,
-            None => {
-                let address = match account.kind {
-                    ChannelKind::Email => contact.email.clone(),
-                    ChannelKind::Twilio | ChannelKind::Dialpad | ChannelKind::Justcall => contact.phone.clone(),
-                    _ => None,
-                };
-                let Some(address) = address else {
-                    return Err(ServiceError::invalid(
-                        "channel_account_id",
-                        format!(
-                            "this contact has never written on this {} line, so there is nobody to write to",
-                            account.kind
-                        ),
-                    ));
-                };
-                let sender = InboundSender { external_id: address.clone(), ..InboundSender::default() };
-                contacts::create_identity(&mut conn, ws, contact.id, account.id, &sender, now).await?;
-                address
+        // The contact's identity on that line, or the address on their profile where the
+        // platform lets a business write first (e-mail, SMS, WhatsApp with a template).
+        let known = contacts::identity_on(&mut conn, ws, contact.id, account.id).await?;
+        let identity = reply_rules::address_on(
+            account.kind,
+            known.as_ref().map(|i| i.external_id.as_str()),
+            contact.email.as_deref(),
+            contact.phone.as_deref(),
+        )
+        .map_err(|why| ServiceError::invalid("channel_account_id", format!("this contact {why}")))?;
+        if known.is_none() {
+            if let Some((other, _)) = contacts::find_identity(&mut conn, account.id, &identity).await? {
+                return Err(ServiceError::conflict(
+                    "identity_taken",
+                    format!(
+                        "{identity} on this line belongs to another contact ({}): write from their page, or merge the two",
+                        other.contact_id
+                    ),
+                ));
             }
-        };
+            let phone = (account.kind == ChannelKind::Whatsapp).then(|| contact.phone.clone()).flatten();
+            let sender = InboundSender { external_id: identity.clone(), phone, ..InboundSender::default() };
+            contacts::create_identity(&mut conn, ws, contact.id, account.id, &sender, now).await?;
+        }
         let conversation = match conversations::find(&mut conn, account.id, ConversationKind::Direct, &identity).await?
         {
             Some(c) => c,

@@ -328,3 +328,20 @@ fn refusals_tell_the_agent_what_to_do_in_words() {
     let wechat = refusal(can_send(&direct(ChannelKind::Wechat, Some(hours(49))), SendKind::FreeForm));
     assert!(wechat.message().contains("48 hours"), "{}", wechat.message());
 }
+
+#[test]
+fn an_agent_reaches_a_customer_by_identity_or_where_the_platform_allows_by_profile() {
+    use super::address_on;
+    use ChannelKind::*;
+    assert_eq!(address_on(Telegram, Some("tg-1"), None, None), Ok("tg-1".into()));
+    assert_eq!(address_on(Email, None, Some(" a@b.co "), None), Ok("a@b.co".into()));
+    assert_eq!(address_on(Twilio, None, None, Some("+1 555 0100")), Ok("+1 555 0100".into()));
+    assert_eq!(address_on(Whatsapp, None, None, Some("+1 (123) 123-3211")), Ok("11231233211".into()));
+    assert_eq!(address_on(Whatsapp, Some("628111"), None, Some("+1 (123) 123-3211")), Ok("628111".into()));
+    let local = address_on(Whatsapp, None, None, Some("0812 3456 7890")).unwrap_err();
+    assert!(local.contains("international"), "{local}");
+    assert!(address_on(Whatsapp, None, None, Some("+1 call me")).is_err());
+    assert!(address_on(Whatsapp, None, None, None).unwrap_err().contains("never written"));
+    assert!(address_on(Instagram, None, Some("a@b.co"), Some("+1 555 0100")).is_err(), "Instagram: never first");
+    assert!(address_on(Email, None, Some("  "), None).is_err());
+}
