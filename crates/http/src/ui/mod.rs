@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod session;
 pub mod tickets;
 mod view;
+mod view_table;
 pub mod views;
 
 use askama::Template;
