@@ -91,7 +91,9 @@ async fn an_admin_edits_and_orders_shared_views_and_every_change_is_audited() {
         &app,
         Method::PATCH,
         &format!("/api/v1/views/{b}"),
-        Some(json!({"name": "VIP", "query": "tags:vip   status<solved", "columns": ["tags", "requester", "field.plan"]})),
+        Some(
+            json!({"name": "VIP", "query": "tags:vip   status<solved", "columns": ["tags", "requester", "field.plan"]}),
+        ),
     )
     .await;
     assert_eq!(changed["name"], "VIP");
@@ -173,7 +175,10 @@ async fn wrong_columns_and_orders_are_refused_and_change_nothing() {
     assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST, "{:?}", unknown_field.body);
     let builtin = app.patch("/api/v1/views/mine", json!({"name": "Mine"})).await;
     assert_eq!(builtin.status, StatusCode::CONFLICT);
-    assert_eq!(app.patch(&format!("/api/v1/views/{}", uuid::Uuid::now_v7()), json!({})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.patch(&format!("/api/v1/views/{}", uuid::Uuid::now_v7()), json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let personal = app.post("/api/v1/views", json!({"name": "Mine", "query": "status:open"})).await;
     let personal = s(&personal.body["id"]).to_owned();
@@ -306,7 +311,8 @@ fn headers(body: &str) -> Vec<String> {
 fn first_row(body: &str) -> Vec<String> {
     let start = body.find("<tbody>").expect("a ticket table");
     let row = &body[start..start + body[start..].find("</tr>").unwrap()];
-    row.split("<td").skip(1)
+    row.split("<td")
+        .skip(1)
         .map(|cell| {
             let inner = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
             // Drop the tags of a link or a badge.
@@ -341,7 +347,8 @@ async fn the_inbox_shows_a_views_tickets_in_its_columns_with_names_and_a_custom_
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{:?}", sent.body);
     let ticket = s(&sent.body["messages"][0]["ticket_id"]).to_owned();
-    let patch = json!({"fields": {"plan": "Gold"}, "assignee_id": ana, "team_id": team, "tags": {"add": ["vip", "refund"]}});
+    let patch =
+        json!({"fields": {"plan": "Gold"}, "assignee_id": ana, "team_id": team, "tags": {"add": ["vip", "refund"]}});
     ok(&app, Method::PATCH, &format!("/api/v1/tickets/{ticket}"), Some(patch)).await;
 
     let columns = json!(["field.plan", "number", "requester", "assignee", "team", "tags", "status"]);

@@ -147,7 +147,12 @@ pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: Uuid) -> Resul
 }
 
 /// Writes a view's name, query and columns; whether it existed.
-pub async fn update(conn: &mut Conn<'_>, workspace: WorkspaceId, view: &SavedView, now: OffsetDateTime) -> Result<bool> {
+pub async fn update(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    view: &SavedView,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let columns = columns_json(view.columns.as_deref())?;
     let n = with_conn!(conn, c => {
         sqlx::query(
@@ -168,7 +173,12 @@ pub async fn update(conn: &mut Conn<'_>, workspace: WorkspaceId, view: &SavedVie
 
 /// Numbers the shared views 1..n in the order of `ids` (which the caller checked are exactly
 /// the shared views).
-pub async fn set_shared_order(conn: &mut Conn<'_>, workspace: WorkspaceId, ids: &[Uuid], now: OffsetDateTime) -> Result<()> {
+pub async fn set_shared_order(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    ids: &[Uuid],
+    now: OffsetDateTime,
+) -> Result<()> {
     for (i, id) in ids.iter().enumerate() {
         let position = i64::try_from(i).unwrap_or(i64::MAX - 1) + 1;
         with_conn!(conn, c => {

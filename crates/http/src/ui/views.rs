@@ -50,7 +50,12 @@ pub fn column_choices(fields: &[FieldDef], chosen: &[String]) -> Vec<ColumnChoic
         .chain(fields.iter().map(|f| (ViewColumn::Field(f.key.clone()).id(), format!("{} (field)", f.label))));
     all.map(|(id, label)| {
         let place = chosen.iter().position(|c| *c == id);
-        ColumnChoice { checked: place.is_some(), order: place.map(|p| (p + 1).to_string()).unwrap_or_default(), id, label }
+        ColumnChoice {
+            checked: place.is_some(),
+            order: place.map(|p| (p + 1).to_string()).unwrap_or_default(),
+            id,
+            label,
+        }
     })
     .collect()
 }
@@ -216,8 +221,13 @@ pub async fn create_view(
         Ok(saved) => Ok(see_other(&format!("/inbox?view={}", saved.id))),
         Err(err) => {
             let message = PageError::from(err).message();
-            let page =
-                new_view_page(&state, &form.session, conditions.from_admin, conditions.columns.as_deref(), Some(message));
+            let page = new_view_page(
+                &state,
+                &form.session,
+                conditions.from_admin,
+                conditions.columns.as_deref(),
+                Some(message),
+            );
             let mut page = Page::render(&page.await?)?;
             page.0 = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(page.into_response())
