@@ -436,3 +436,14 @@ async fn an_agent_gets_the_403_page_on_the_admin_views_pages() {
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert_eq!(saved_views(&app).await.len(), 1, "still there");
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_view_routes() {
+    let app = TestApp::spawn().await;
+    let doc = app.request(Method::GET, "/openapi.json", None, None).await;
+    let paths = &doc.body["paths"];
+    assert!(paths["/api/v1/views/{id}"].get("patch").is_some(), "PATCH /api/v1/views/{{id}}");
+    assert!(paths["/api/v1/views/order"].get("put").is_some(), "PUT /api/v1/views/order");
+    let view_in = &doc.body["components"]["schemas"]["ViewIn"]["properties"];
+    assert!(view_in.get("columns").is_some(), "ViewIn.columns: {view_in}");
+}
