@@ -325,4 +325,31 @@ mod tests {
         );
         assert!(switchboard_domain::search::parse(&conditions_to_query(&form)).is_ok());
     }
+
+    #[test]
+    fn ticked_columns_come_in_the_order_of_their_numbers_unnumbered_last() {
+        let pairs =
+            |list: &[(&str, &str)]| list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let form = pairs(&[
+            ("columns", "1"),
+            ("column", "number"),
+            ("order.number", ""),
+            ("column", "subject"),
+            ("order.subject", "2"),
+            ("column", "field.plan"),
+            ("order.field.plan", "1"),
+            ("order.status", "3"),
+            ("column", "tags"),
+        ]);
+        assert_eq!(
+            chosen_columns(&form),
+            Some(vec!["field.plan".into(), "subject".into(), "number".into(), "tags".into()])
+        );
+        assert_eq!(
+            chosen_columns(&pairs(&[("columns", "1")])),
+            Some(vec![]),
+            "nothing ticked is a choice, refused later"
+        );
+        assert_eq!(chosen_columns(&pairs(&[("name", "x")])), None, "no chooser: the default columns");
+    }
 }
