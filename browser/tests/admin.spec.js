@@ -199,3 +199,59 @@ test('a WhatsApp template is registered on the templates page and previewed with
   await expect(page.locator(`#line-${state.whatsapp.id} tr`, { hasText: name }).locator('.preview'))
     .toContainText('Hi Mira, pick up order #4411 today.');
 });
+
+test('an admin makes a shared view with chosen columns, moves it up, and the inbox shows it so', async ({ page }) => {
+  const stamp = Date.now();
+  const tag = `columns_${stamp}`;
+  const field = await api('POST', '/api/v1/fields',
+    { key: `tier_${stamp}`, label: `Tier ${stamp}`, kind: 'text', options: [], required_on_solve: false });
+  const customer = newCustomer('Colm Columns');
+  await signedPost(`${state.base}/webhooks/whatsapp/${state.whatsapp.id}`, state.whatsapp.app_secret,
+    whatsappBody(state.whatsapp.external_id, customer, 'Which columns do you see?'));
+  const { contacts } = await api('GET', `/api/v1/contacts?q=${encodeURIComponent(customer.name)}`);
+  const { tickets } = await api('GET', '/api/v1/tickets?limit=100');
+  const ticket = tickets.find((t) => t.contact_id === contacts[0].id);
+  await api('PATCH', `/api/v1/tickets/${ticket.id}`, { fields: { [field.key]: 'Platinum' }, tags: { add: [tag] } });
+  const earlier = `Earlier ${stamp}`;
+  await api('POST', '/api/v1/views', { name: earlier, query: `tags:${tag}`, shared: true });
+
+  await signIn(page);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Views' }).click();
+  await expect(page.getByRole('heading', { name: 'Views' })).toBeVisible();
+  await page.getByRole('link', { name: 'New shared view' }).click();
+
+  const name = `Tiers ${stamp}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel(/Any of these tags/).fill(tag);
+  for (const off of ['Number', 'Status', 'Channel', 'Updated']) {
+    await page.getByLabel(off, { exact: true }).uncheck();
+  }
+  await page.getByLabel(`Tier ${stamp} (field)`, { exact: true }).check();
+  await page.getByLabel(`Order of Tier ${stamp} (field)`).fill('1');
+  await page.getByLabel('Order of Subject').fill('2');
+  await page.getByLabel('Requester', { exact: true }).check();
+  await page.getByLabel('Order of Requester').fill('3');
+  await expect(page.getByLabel('Shared with every agent')).toBeChecked();
+  await page.getByRole('button', { name: 'Save view' }).click();
+
+  await expect(page).toHaveURL(/\/admin\/views$/);
+  const rows = page.locator('#views tbody tr');
+  await expect(rows.last()).toContainText(name);
+  await expect(rows.last()).toContainText(`Tier ${stamp}, Subject, Requester`);
+  await page.getByRole('button', { name: `Move ${name} up` }).click();
+  await expect(page).toHaveURL(/\/admin\/views$/);
+  const names = await page.locator('#views tbody tr td:first-child').allTextContents();
+  expect(names.indexOf(name)).toBe(names.indexOf(earlier) - 1);
+
+  await page.goto(state.base + '/inbox');
+  const sidebar = await page.getByRole('navigation', { name: 'Views' }).locator('li').allTextContents();
+  const at = (n) => sidebar.findIndex((text) => text.includes(n));
+  expect(at(name)).toBeGreaterThanOrEqual(0);
+  expect(at(name)).toBe(at(earlier) - 1);
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: new RegExp(name) }).click();
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.locator('#view-table thead th')).toHaveText([`Tier ${stamp}`, 'Subject', 'Requester']);
+  const row = page.locator('#view-table tbody tr').first();
+  await expect(row.locator('td')).toHaveText(['Platinum', ticket.subject || '(no subject)', 'Colm Columns']);
+});

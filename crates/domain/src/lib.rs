@@ -18,6 +18,7 @@ pub mod search;
 pub mod tag;
 pub mod template;
 pub mod ticket;
+pub mod view_columns;
 
 pub use channel::{ChannelKind, ConversationKind};
 pub use clock::Clock;
@@ -30,3 +31,4 @@ pub use reply_rules::{MessageTag, Refusal, ReplyWindow, SendContext, SendKind, S
 pub use routing::{ConversationState, LatestTicket, Route, Settings};
 pub use tag::Tag;
 pub use ticket::{CustomerStatus, Priority, TicketKind, TicketStatus};
+pub use view_columns::ViewColumn;

@@ -166,6 +166,7 @@ async fn a_created_agent_signs_in_sees_agent_pages_and_gets_403_on_admin_pages()
         "/admin/agents",
         "/admin/teams",
         "/admin/tokens",
+        "/admin/views",
         "/admin/settings",
         "/admin/audit",
     ] {
@@ -203,6 +204,7 @@ async fn an_admin_sees_the_admin_pages() {
         "/admin/fields".to_owned(),
         "/admin/macros".to_owned(),
         "/admin/templates".to_owned(),
+        "/admin/views".to_owned(),
         "/admin/settings".to_owned(),
         "/admin/audit".to_owned(),
     ] {

@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod setup;
 pub mod templates;
 pub mod tickets;
+pub mod views;
 pub mod webhooks;
 pub mod widget;
 

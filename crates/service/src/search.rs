@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::contacts::ContactView;
 use crate::tickets::{TicketPage, TicketView};
-use crate::{Actor, Service, ServiceError, ServiceResult};
+use crate::views::{check_columns, columns_of, shared_view_detail};
+use crate::{Actor, Service, ServiceError, ServiceResult, audit};
 
 /// A view every agent has, in the order the inbox lists them.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +51,8 @@ pub struct ViewSummary {
     pub builtin: bool,
     /// Seen by every agent (built-ins and shared views) rather than its owner alone.
     pub shared: bool,
+    /// The ids of the columns its ticket table shows, in their order.
+    pub columns: Vec<String>,
     /// Matching tickets, counted up to [`COUNT_CAP`].
     pub count: i64,
     /// The count reached the cap: there are at least that many.
@@ -63,6 +66,8 @@ pub struct NewView {
     pub query: String,
     /// Shared with every agent (admins only) or personal.
     pub shared: bool,
+    /// Column ids in their order; `None`: the default columns.
+    pub columns: Option<Vec<String>>,
 }
 
 /// What one search box query found.
@@ -96,9 +101,12 @@ impl Service {
         let mut out = Vec::with_capacity(BUILTIN_VIEWS.len() + saved.len());
         let all = BUILTIN_VIEWS
             .iter()
-            .map(|b| (b.id.to_owned(), b.name.to_owned(), b.query.to_owned(), true, true))
-            .chain(saved.into_iter().map(|v| (v.id.to_string(), v.name, v.query, false, v.owner_id.is_none())));
-        for (id, name, query, builtin, shared) in all {
+            .map(|b| (b.id.to_owned(), b.name.to_owned(), b.query.to_owned(), true, true, columns_of(None)))
+            .chain(saved.into_iter().map(|v| {
+                let columns = columns_of(v.columns.as_deref());
+                (v.id.to_string(), v.name, v.query, false, v.owner_id.is_none(), columns)
+            }));
+        for (id, name, query, builtin, shared, columns) in all {
             // A saved query that no longer parses (the language changed) still lists, empty.
             let count = match search::parse(&query) {
                 Ok(parsed) => {
@@ -107,12 +115,22 @@ impl Service {
                 }
                 Err(_) => 0,
             };
-            out.push(ViewSummary { id, name, query, builtin, shared, count, count_capped: count >= COUNT_CAP });
+            out.push(ViewSummary {
+                id,
+                name,
+                query,
+                builtin,
+                shared,
+                columns,
+                count,
+                count_capped: count >= COUNT_CAP,
+            });
         }
         Ok(out)
     }
 
-    /// Saves a view after checking its query parses. Shared views are for admins.
+    /// Saves a view after checking its query parses and its columns exist. Shared views are for
+    /// admins, and their creation is audited.
     pub async fn create_view(&self, actor: &Actor, new: NewView) -> ServiceResult<ViewSummary> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -128,12 +146,23 @@ impl Service {
         let owner = (!new.shared).then_some(actor.agent.id);
         let query = parsed.to_string();
         let mut tx = self.begin().await?;
-        let saved = views::create(&mut tx.conn(), actor.workspace(), owner, name, &query, self.now()).await?;
+        let mut conn = tx.conn();
+        let columns = match &new.columns {
+            Some(ids) => Some(check_columns(&mut conn, actor, ids).await?),
+            None => None,
+        };
+        let saved =
+            views::create(&mut conn, actor.workspace(), owner, name, &query, columns.as_deref(), self.now()).await?;
+        if new.shared {
+            let detail = shared_view_detail(&saved);
+            audit::write(&mut conn, actor, "view.created", format!("view:{}", saved.id), detail, self.now()).await?;
+        }
         let filter = self.with_query(actor, TicketFilter::default(), parsed);
-        let count = tickets::count_matching(&mut tx.conn(), actor.workspace(), &filter, COUNT_CAP).await?;
+        let count = tickets::count_matching(&mut conn, actor.workspace(), &filter, COUNT_CAP).await?;
         tx.commit().await?;
         Ok(ViewSummary {
             id: saved.id.to_string(),
+            columns: columns_of(saved.columns.as_deref()),
             name: saved.name,
             query: saved.query,
             builtin: false,
@@ -150,21 +179,31 @@ impl Service {
         }
         let id: Uuid = id.parse().map_err(|_| ServiceError::NotFound("view"))?;
         let mut tx = self.begin().await?;
-        let view = views::get(&mut tx.conn(), actor.workspace(), id).await?.ok_or(ServiceError::NotFound("view"))?;
+        let mut conn = tx.conn();
+        let view = views::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("view"))?;
         match view.owner_id {
             Some(owner) if owner != actor.agent.id => return Err(ServiceError::NotFound("view")),
             None => actor.require_admin()?,
             Some(_) => {}
         }
-        views::delete(&mut tx.conn(), actor.workspace(), id).await?;
+        views::delete(&mut conn, actor.workspace(), id).await?;
+        if view.owner_id.is_none() {
+            let detail = serde_json::json!({"name": view.name});
+            audit::write(&mut conn, actor, "view.deleted", format!("view:{id}"), detail, self.now()).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     /// The query of a view the caller can see: a built-in's name or a saved view's id.
     pub async fn view_query(&self, actor: &Actor, id: &str) -> ServiceResult<Query> {
+        Ok(self.view_definition(actor, id).await?.0)
+    }
+
+    /// The query and column ids of a view the caller can see.
+    pub(crate) async fn view_definition(&self, actor: &Actor, id: &str) -> ServiceResult<(Query, Vec<String>)> {
         if let Some(builtin) = BUILTIN_VIEWS.iter().find(|b| b.id == id) {
-            return parse_query(builtin.query);
+            return Ok((parse_query(builtin.query)?, columns_of(None)));
         }
         let id: Uuid = id.parse().map_err(|_| ServiceError::NotFound("view"))?;
         let mut pooled = self.db().acquire().await?;
@@ -173,7 +212,7 @@ impl Service {
         if view.owner_id.is_some_and(|owner| owner != actor.agent.id) {
             return Err(ServiceError::NotFound("view"));
         }
-        parse_query(&view.query)
+        Ok((parse_query(&view.query)?, columns_of(view.columns.as_deref())))
     }
 
     /// A page of tickets matching `filter`, a view (by id) and a query, all of which must

@@ -116,6 +116,17 @@ pub async fn list(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<Cha
     rows.into_iter().map(|r| r.into_account().map(|(a, _)| a)).collect()
 }
 
+/// The names of the workspace's lines, deleted ones too (their tickets still name them).
+pub async fn names(conn: &mut Conn<'_>, workspace: WorkspaceId) -> Result<Vec<(ChannelAccountId, String)>> {
+    let rows: Vec<(Uuid, String)> = with_conn!(conn, c => {
+        sqlx::query_as("SELECT id, name FROM channel_accounts WHERE workspace_id = $1")
+            .bind(workspace.0)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id, name)| (id.into(), name)).collect())
+}
+
 /// The enabled lines of `kind` with the platform id `external_id`, in any workspace, with their
 /// secrets: one Meta callback carries entries for several lines, each named by its platform id.
 pub async fn find_by_external_id(

@@ -121,6 +121,28 @@ pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ContactId) -> 
     Ok(row.map(Into::into))
 }
 
+/// The names of the contacts `ids` (a page's requesters), in one query; unnamed ones are left out.
+pub async fn names_of(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    ids: &[ContactId],
+) -> Result<Vec<(ContactId, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::default();
+    let ws = p.push(Param::Uuid(workspace.0));
+    let list: Vec<String> = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect();
+    let sql = format!(
+        "SELECT id, name FROM contacts WHERE workspace_id = {ws} AND name IS NOT NULL AND id IN ({})",
+        list.join(", ")
+    );
+    let rows: Vec<(Uuid, String)> = with_conn!(conn, c => {
+        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+    });
+    Ok(rows.into_iter().map(|(id, name)| (id.into(), name)).collect())
+}
+
 /// Contacts whose name, e-mail or phone contains `q` (all when `q` is empty), most recently
 /// updated first, after the `(updated_at, id)` cursor.
 pub async fn list(

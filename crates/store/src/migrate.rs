@@ -72,6 +72,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_admin.sql"),
         postgres: include_str!("../migrations/postgres/0010_admin.sql"),
     },
+    Migration {
+        version: 11,
+        name: "view_columns",
+        sqlite: include_str!("../migrations/sqlite/0011_view_columns.sql"),
+        postgres: include_str!("../migrations/postgres/0011_view_columns.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_service::search::{NewView, ViewSummary};
+use switchboard_service::views::{SavedView, ViewPatch};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -56,6 +57,8 @@ pub struct ViewOut {
     pub query: String,
     pub builtin: bool,
     pub shared: bool,
+    /// The ids of the columns the view's ticket table shows, in their order (see `ViewIn.columns`).
+    pub columns: Vec<String>,
     /// Matching tickets, counted up to 1000.
     pub count: i64,
     /// The count stopped at its cap: there are at least `count`.
@@ -70,6 +73,7 @@ impl From<ViewSummary> for ViewOut {
             query: v.query,
             builtin: v.builtin,
             shared: v.shared,
+            columns: v.columns,
             count: v.count,
             count_capped: v.count_capped,
         }
@@ -90,6 +94,58 @@ pub struct ViewIn {
     /// Shared with every agent (admins only); personal by default.
     #[serde(default)]
     pub shared: bool,
+    /// The columns of its ticket table, 1 to 12, in order: `number`, `subject`, `requester`, `status`,
+    /// `priority`, `channel`, `account`, `assignee`, `team`, `tags`, `created`, `updated`, or
+    /// `field.<key>` for a custom ticket field. Default: `number`, `subject`, `status`, `channel`, `updated`.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewPatchIn {
+    pub name: Option<String>,
+    /// A query of the search language.
+    pub query: Option<String>,
+    /// The columns in their order, as in `ViewIn.columns`.
+    pub columns: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewOrderIn {
+    /// Every shared view's id, once each, in the order the inbox lists them.
+    pub ids: Vec<String>,
+}
+
+/// A saved view as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedViewOut {
+    pub id: String,
+    pub name: String,
+    pub query: String,
+    pub shared: bool,
+    pub columns: Vec<String>,
+    /// Its place in the list (shared views: 1, 2, …).
+    pub position: i64,
+}
+
+impl From<SavedView> for SavedViewOut {
+    fn from(v: SavedView) -> Self {
+        Self {
+            id: v.id.to_string(),
+            shared: v.owner_id.is_none(),
+            columns: switchboard_service::views::columns_of(v.columns.as_deref()),
+            name: v.name,
+            query: v.query,
+            position: v.position,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedViewList {
+    pub views: Vec<SavedViewOut>,
 }
 
 /// The caller's views with their counts: the built-ins, the shared views, their own.
@@ -101,13 +157,14 @@ pub async fn list_views(State(state): State<AppState>, Authed(actor): Authed) ->
 
 /// Save a view: a name and a query.
 #[utoipa::path(post, path = "/api/v1/views", tag = "views", request_body = ViewIn,
-    responses((status = 201, body = ViewOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = ViewOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "an unknown or repeated column")))]
 pub async fn create_view(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiJson(input): ApiJson<ViewIn>,
 ) -> Result<(StatusCode, Json<ViewOut>), ApiError> {
-    let new = NewView { name: input.name, query: input.query, shared: input.shared };
+    let new = NewView { name: input.name, query: input.query, shared: input.shared, columns: input.columns };
     Ok((StatusCode::CREATED, Json(state.service.create_view(&actor, new).await?.into())))
 }
 
@@ -121,4 +178,32 @@ pub async fn delete_view(
 ) -> Result<StatusCode, ApiError> {
     state.service.delete_view(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a saved view's name, query or columns (one's own; a shared one as an admin).
+#[utoipa::path(patch, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)), request_body = ViewPatchIn,
+    responses((status = 200, body = SavedViewOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "a built-in view"),
+        (status = 422, body = ErrorBody)))]
+pub async fn patch_view(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<ViewPatchIn>,
+) -> Result<Json<SavedViewOut>, ApiError> {
+    let patch = ViewPatch { name: input.name, query: input.query, columns: input.columns };
+    Ok(Json(state.service.update_view(&actor, &id, patch).await?.into()))
+}
+
+/// Order the shared views (admins only): `ids` lists every shared view once.
+#[utoipa::path(put, path = "/api/v1/views/order", tag = "views", request_body = ViewOrderIn,
+    responses((status = 200, body = SavedViewList), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`ids` is not every shared view exactly once")))]
+pub async fn order_views(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(input): ApiJson<ViewOrderIn>,
+) -> Result<Json<SavedViewList>, ApiError> {
+    let views = state.service.reorder_views(&actor, &input.ids).await?;
+    Ok(Json(SavedViewList { views: views.into_iter().map(Into::into).collect() }))
 }

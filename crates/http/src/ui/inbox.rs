@@ -9,7 +9,7 @@ use switchboard_service::notifier::{Activity, NotifierRow};
 use switchboard_service::search::ViewSummary;
 use uuid::Uuid;
 
-use super::contacts::{TicketRow, ticket_row};
+use super::view_table::{Table, table};
 use super::{Layout, Page, PageError, Session, view};
 use crate::AppState;
 use crate::dto::{decode_cursor, encode_cursor};
@@ -32,7 +32,8 @@ struct InboxPage {
     views: Vec<ViewLink>,
     view_name: String,
     view_query: String,
-    tickets: Vec<TicketRow>,
+    /// The view's tickets in its columns.
+    table: Table,
     next: Option<String>,
 }
 
@@ -68,15 +69,15 @@ pub async fn inbox(
     let views = state.service.list_views(actor).await?;
     let current = views.iter().find(|v| v.id == view_id).ok_or_else(PageError::not_found)?;
     let (view_name, view_query) = (current.name.clone(), current.query.clone());
-    let page = state.service.view_tickets(actor, &view_id, cursor, 25).await?;
+    let rows = state.service.view_table(actor, &view_id, cursor, 25).await?;
     let now = state.service.now();
-    let next = encode_cursor(page.next_cursor).map(|c| {
+    let next = encode_cursor(rows.page.next_cursor).map(|c| {
         form_urlencoded::Serializer::new(String::new()).append_pair("view", &view_id).append_pair("cursor", &c).finish()
     });
     let page = InboxPage {
         layout: Layout::new(&session.session, view_name.clone()),
         views: view_links(views, &view_id),
-        tickets: page.tickets.iter().map(|t| ticket_row(&t.ticket, now)).collect(),
+        table: table(&rows, now),
         view_name,
         view_query,
         next,

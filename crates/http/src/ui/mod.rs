@@ -19,6 +19,7 @@ pub mod session;
 pub mod setup;
 pub mod tickets;
 mod view;
+mod view_table;
 pub mod views;
 
 use askama::Template;

@@ -1,7 +1,7 @@
 //! Words and numbers as pages show them: channel and status names, times ago and left, the
 //! reply window in a sentence, delivery ticks. Plain strings; templates escape them.
 
-use switchboard_domain::{ChannelKind, DeliveryStatus, ReplyWindow, TicketStatus, WindowState};
+use switchboard_domain::{ChannelKind, DeliveryStatus, Priority, ReplyWindow, TicketStatus, WindowState};
 use time::OffsetDateTime;
 
 pub fn channel(kind: ChannelKind) -> &'static str {
@@ -33,6 +33,15 @@ pub fn status(status: TicketStatus) -> &'static str {
         TicketStatus::Solved => "Solved",
         TicketStatus::Closed => "Closed",
         TicketStatus::Spam => "Spam",
+    }
+}
+
+pub fn priority(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "Low",
+        Priority::Normal => "Normal",
+        Priority::High => "High",
+        Priority::Urgent => "Urgent",
     }
 }
 

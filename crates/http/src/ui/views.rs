@@ -5,8 +5,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use switchboard_domain::{ChannelKind, TicketKind, TicketStatus};
+use switchboard_domain::{ChannelKind, TicketKind, TicketStatus, ViewColumn};
+use switchboard_service::fields::FieldDef;
 use switchboard_service::search::NewView;
+use switchboard_service::views::columns_of;
 
 use super::contacts::{TicketRow, ticket_row};
 use super::tickets::Choice;
@@ -23,15 +25,78 @@ struct NewViewPage {
     channels: Vec<Choice>,
     kinds: Vec<Choice>,
     admin: bool,
+    /// Opened from the admin's views page: shared ticked, and back there once saved.
+    shared: bool,
+    from_admin: bool,
+    columns: Vec<ColumnChoice>,
     error: Option<String>,
+}
+
+/// A column of the chooser: ticked or not, and its number in the order.
+pub struct ColumnChoice {
+    pub id: String,
+    pub label: String,
+    pub checked: bool,
+    /// Its place among the ticked ones (1 first); empty when unticked.
+    pub order: String,
+}
+
+/// Every column there is (the fixed ones, then the custom fields), `chosen` ticked and numbered.
+pub fn column_choices(fields: &[FieldDef], chosen: &[String]) -> Vec<ColumnChoice> {
+    let all = ViewColumn::FIXED
+        .iter()
+        .map(|c| (c.id(), c.label().to_owned()))
+        .map(|(id, label)| if id == "number" { (id, "Number".to_owned()) } else { (id, label) })
+        .chain(fields.iter().map(|f| (ViewColumn::Field(f.key.clone()).id(), format!("{} (field)", f.label))));
+    all.map(|(id, label)| {
+        let place = chosen.iter().position(|c| *c == id);
+        ColumnChoice {
+            checked: place.is_some(),
+            order: place.map(|p| (p + 1).to_string()).unwrap_or_default(),
+            id,
+            label,
+        }
+    })
+    .collect()
+}
+
+/// The ticked columns in the order their numbers give (unnumbered ones last, as listed);
+/// `None` when the form had no chooser.
+pub fn chosen_columns(pairs: &[(String, String)]) -> Option<Vec<String>> {
+    if !pairs.iter().any(|(k, _)| k == "columns") {
+        return None;
+    }
+    let order = |id: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.strip_prefix("order.") == Some(id))
+            .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+            .unwrap_or(u32::MAX)
+    };
+    let mut ticked: Vec<(u32, usize, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k == "column")
+        .enumerate()
+        .map(|(i, (_, id))| (order(id), i, id.clone()))
+        .collect();
+    ticked.sort();
+    Some(ticked.into_iter().map(|(_, _, id)| id).collect())
 }
 
 fn choices<T: Copy>(all: &[T], value: impl Fn(T) -> &'static str, label: impl Fn(T) -> String) -> Vec<Choice> {
     all.iter().map(|x| Choice { value: value(*x).to_owned(), label: label(*x), selected: false }).collect()
 }
 
-async fn new_view_page(state: &AppState, session: &Session, error: Option<String>) -> Result<NewViewPage, PageError> {
+async fn new_view_page(
+    state: &AppState,
+    session: &Session,
+    from_admin: bool,
+    chosen: Option<&[String]>,
+    error: Option<String>,
+) -> Result<NewViewPage, PageError> {
     let (agents, teams) = state.service.people(&session.session.actor).await?;
+    let fields = state.service.list_fields(&session.session.actor).await?;
+    let default = columns_of(None);
     let who = |label: &str, value: &str| Choice { value: value.to_owned(), label: label.to_owned(), selected: false };
     let mut assignees = vec![who("Anyone", ""), who("Me", "me"), who("Nobody", "none")];
     assignees.extend(agents.iter().filter(|a| a.active).map(|a| who(&a.name, &a.name)));
@@ -47,13 +112,27 @@ async fn new_view_page(state: &AppState, session: &Session, error: Option<String
             k.as_str().to_owned()
         }),
         admin: session.session.actor.require_admin().is_ok(),
+        shared: from_admin,
+        from_admin,
+        columns: column_choices(&fields, chosen.unwrap_or(&default)),
         error,
     })
 }
 
-/// `GET /views/new`
-pub async fn new_view_form(State(state): State<AppState>, session: Session) -> Result<Page, PageError> {
-    Page::render(&new_view_page(&state, &session, None).await?)
+#[derive(Debug, Default, Deserialize)]
+pub struct NewViewQuery {
+    /// `admin`: a shared view made from the admin's views page.
+    from: Option<String>,
+}
+
+/// `GET /views/new` (`?from=admin`: a shared view, back to `/admin/views` once saved)
+pub async fn new_view_form(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<NewViewQuery>,
+) -> Result<Page, PageError> {
+    let from_admin = q.from.as_deref() == Some("admin") && session.session.actor.require_admin().is_ok();
+    Page::render(&new_view_page(&state, &session, from_admin, None, None).await?)
 }
 
 /// The conditions of the form. Lists come as repeated fields (`status=open&status=new`).
@@ -69,11 +148,14 @@ pub struct ViewForm {
     /// More conditions written in the search language.
     extra: String,
     shared: bool,
+    /// The ticked columns in their order, when the form had the chooser.
+    columns: Option<Vec<String>>,
+    from_admin: bool,
 }
 
 impl ViewForm {
     fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = Self::default();
+        let mut form = Self { columns: chosen_columns(&pairs), ..Self::default() };
         for (key, value) in pairs {
             match key.as_str() {
                 "name" => form.name = value,
@@ -85,6 +167,7 @@ impl ViewForm {
                 "kind" => form.kind.push(value),
                 "extra" => form.extra = value,
                 "shared" => form.shared = true,
+                "from" => form.from_admin = value == "admin",
                 _ => {}
             }
         }
@@ -127,13 +210,25 @@ pub async fn create_view(
     form: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let conditions = ViewForm::from_pairs(form.form);
-    let new =
-        NewView { name: conditions.name.clone(), query: conditions_to_query(&conditions), shared: conditions.shared };
+    let new = NewView {
+        name: conditions.name.clone(),
+        query: conditions_to_query(&conditions),
+        shared: conditions.shared,
+        columns: conditions.columns.clone(),
+    };
     match state.service.create_view(&form.session.session.actor, new).await {
+        Ok(_) if conditions.from_admin => Ok(see_other("/admin/views")),
         Ok(saved) => Ok(see_other(&format!("/inbox?view={}", saved.id))),
         Err(err) => {
             let message = PageError::from(err).message();
-            let mut page = Page::render(&new_view_page(&state, &form.session, Some(message)).await?)?;
+            let page = new_view_page(
+                &state,
+                &form.session,
+                conditions.from_admin,
+                conditions.columns.as_deref(),
+                Some(message),
+            );
+            let mut page = Page::render(&page.await?)?;
             page.0 = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(page.into_response())
         }
@@ -229,5 +324,32 @@ mod tests {
             r#"status:new status:open assignee:"Ana Agent" team:none tags:vip tags:urgent channel:whatsapp kind:direct"#
         );
         assert!(switchboard_domain::search::parse(&conditions_to_query(&form)).is_ok());
+    }
+
+    #[test]
+    fn ticked_columns_come_in_the_order_of_their_numbers_unnumbered_last() {
+        let pairs =
+            |list: &[(&str, &str)]| list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let form = pairs(&[
+            ("columns", "1"),
+            ("column", "number"),
+            ("order.number", ""),
+            ("column", "subject"),
+            ("order.subject", "2"),
+            ("column", "field.plan"),
+            ("order.field.plan", "1"),
+            ("order.status", "3"),
+            ("column", "tags"),
+        ]);
+        assert_eq!(
+            chosen_columns(&form),
+            Some(vec!["field.plan".into(), "subject".into(), "number".into(), "tags".into()])
+        );
+        assert_eq!(
+            chosen_columns(&pairs(&[("columns", "1")])),
+            Some(vec![]),
+            "nothing ticked is a choice, refused later"
+        );
+        assert_eq!(chosen_columns(&pairs(&[("name", "x")])), None, "no chooser: the default columns");
     }
 }

@@ -1,6 +1,7 @@
-//! The administration pages (`/admin/…`): lines, agents, teams, API tokens, settings and the
-//! audit log. Every page and form is for admins: an agent gets the 403 page. Handlers follow
-//! the agent UI's shape (extract, one service call, render or redirect).
+//! The administration pages (`/admin/…`): lines, agents, teams, API tokens, fields, macros,
+//! shared views, settings and the audit log. Every page and form is for admins: an agent gets
+//! the 403 page. Handlers follow the agent UI's shape (extract, one service call, render or
+//! redirect).
 
 pub mod channels;
 pub mod fields;
@@ -9,6 +10,7 @@ pub mod macros;
 pub mod people;
 pub mod settings;
 pub mod templates;
+pub mod views;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -52,12 +54,13 @@ pub struct Nav {
 }
 
 impl Nav {
-    pub const ITEMS: [(&'static str, &'static str); 9] = [
+    pub const ITEMS: [(&'static str, &'static str); 10] = [
         ("channels", "Channels"),
         ("agents", "Agents"),
         ("teams", "Teams"),
         ("fields", "Ticket fields"),
         ("macros", "Macros"),
+        ("views", "Views"),
         ("templates", "Templates"),
         ("tokens", "API tokens"),
         ("settings", "Settings"),
