@@ -447,3 +447,37 @@ async fn the_openapi_document_lists_the_view_routes() {
     let view_in = &doc.body["components"]["schemas"]["ViewIn"]["properties"];
     assert!(view_in.get("columns").is_some(), "ViewIn.columns: {view_in}");
 }
+
+#[tokio::test]
+async fn a_view_made_from_the_form_filters_on_a_custom_field() {
+    let app = TestApp::spawn().await;
+    let email = format!("boss-{}@example.com", uuid::Uuid::now_v7().simple());
+    app.service.create_admin(switchboard_service::DEFAULT_WORKSPACE, &email, PASSWORD, Some("Boss")).await.unwrap();
+    let field = json!({"key": "plan", "label": "Plan", "kind": "dropdown", "options": ["Gold", "Silver"]});
+    assert_eq!(app.post("/api/v1/fields", field).await.status, StatusCode::CREATED);
+    let line = app.api_account(SECRET).await;
+    let mut tickets = Vec::new();
+    for (id, plan) in [("u1", "Gold"), ("u2", "Silver")] {
+        let message = json!([{"id": format!("m-{id}"), "from": {"id": id, "name": id}, "text": "hello"}]);
+        let sent = app.deliver(&line, SECRET, message).await;
+        let ticket = s(&sent.body["messages"][0]["ticket_id"]).to_owned();
+        ok(&app, Method::PATCH, &format!("/api/v1/tickets/{ticket}"), Some(json!({"fields": {"plan": plan}}))).await;
+        tickets.push(ticket);
+    }
+
+    let mut browser = Browser::signed_in(&app, &email).await;
+    let form = browser.get("/views/new").await;
+    assert!(form.body.contains("name=\"field.plan\""), "the form offers the field");
+    assert!(form.body.contains(">Not set</option>"));
+    let csrf = hidden(&form.body, "csrf");
+    let form = [("csrf", csrf.as_str()), ("name", "Gold plans"), ("field.plan", "Gold"), ("shared", "1")];
+    let made = browser.post("/views", &form).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let id = made.location.unwrap().rsplit('=').next().unwrap().to_owned();
+    let views = ok(&app, Method::GET, "/api/v1/views", None).await;
+    let gold = views["views"].as_array().unwrap().iter().find(|v| v["id"] == id.as_str()).expect("saved").clone();
+    assert_eq!(gold["query"], "field.plan:Gold");
+    let listed = ok(&app, Method::GET, &format!("/api/v1/tickets?view={id}"), None).await;
+    let ids: Vec<&str> = listed["tickets"].as_array().unwrap().iter().map(|t| s(&t["id"])).collect();
+    assert_eq!(ids, [tickets[0].as_str()]);
+}

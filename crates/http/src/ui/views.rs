@@ -29,6 +29,8 @@ struct NewViewPage {
     shared: bool,
     from_admin: bool,
     columns: Vec<ColumnChoice>,
+    /// A condition per custom field: (key, label, the choices of a select, or none for a text box).
+    field_conditions: Vec<(String, String, Option<Vec<Choice>>)>,
     error: Option<String>,
 }
 
@@ -115,6 +117,27 @@ async fn new_view_page(
         shared: from_admin,
         from_admin,
         columns: column_choices(&fields, chosen.unwrap_or(&default)),
+        field_conditions: fields
+            .iter()
+            .map(|f| {
+                let choice = |label: &str, value: &str| Choice {
+                    value: value.to_owned(),
+                    label: label.to_owned(),
+                    selected: false,
+                };
+                let choices = match f.kind.as_str() {
+                    "dropdown" => Some(
+                        std::iter::once(choice("Any", ""))
+                            .chain(f.options.iter().map(|o| choice(o, o)))
+                            .chain(std::iter::once(choice("Not set", "none")))
+                            .collect(),
+                    ),
+                    "checkbox" => Some(vec![choice("Any", ""), choice("Yes", "yes"), choice("No", "no")]),
+                    _ => None,
+                };
+                (f.key.clone(), f.label.clone(), choices)
+            })
+            .collect(),
         error,
     })
 }
@@ -147,6 +170,8 @@ pub struct ViewForm {
     kind: Vec<String>,
     /// More conditions written in the search language.
     extra: String,
+    /// Custom fields' conditions: (key, value as typed or picked).
+    fields: Vec<(String, String)>,
     shared: bool,
     /// The ticked columns in their order, when the form had the chooser.
     columns: Option<Vec<String>>,
@@ -168,7 +193,13 @@ impl ViewForm {
                 "extra" => form.extra = value,
                 "shared" => form.shared = true,
                 "from" => form.from_admin = value == "admin",
-                _ => {}
+                other => {
+                    if let Some(key) = other.strip_prefix("field.")
+                        && !value.trim().is_empty()
+                    {
+                        form.fields.push((key.to_owned(), value.trim().to_owned()));
+                    }
+                }
             }
         }
         form
@@ -197,6 +228,8 @@ pub fn conditions_to_query(form: &ViewForm) -> String {
     terms.extend(form.tags.split([' ', ',']).filter(|t| !t.is_empty()).map(|t| format!("tags:{}", value(t))));
     terms.extend(form.channel.iter().map(|c| format!("channel:{}", value(c))));
     terms.extend(form.kind.iter().map(|k| format!("kind:{}", value(k))));
+    // A key the parser refuses makes the query fail with where and why, like any typed term.
+    terms.extend(form.fields.iter().map(|(key, v)| format!("field.{key}:{}", value(v))));
     if !form.extra.trim().is_empty() {
         terms.push(form.extra.trim().to_owned());
     }
@@ -317,11 +350,12 @@ mod tests {
             tags: "vip, urgent".into(),
             channel: vec!["whatsapp".into()],
             kind: vec!["direct".into()],
+            fields: vec![("plan".into(), "Gold plus".into()), ("vip".into(), "yes".into())],
             ..ViewForm::default()
         };
         assert_eq!(
             conditions_to_query(&form),
-            r#"status:new status:open assignee:"Ana Agent" team:none tags:vip tags:urgent channel:whatsapp kind:direct"#
+            r#"status:new status:open assignee:"Ana Agent" team:none tags:vip tags:urgent channel:whatsapp kind:direct field.plan:"Gold plus" field.vip:yes"#
         );
         assert!(switchboard_domain::search::parse(&conditions_to_query(&form)).is_ok());
     }
