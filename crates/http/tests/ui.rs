@@ -360,3 +360,63 @@ async fn a_fresh_server_is_set_up_in_the_browser_with_its_one_time_key() {
     let audit = browser.get("/admin/audit").await;
     assert!(audit.body.contains("first-run setup"), "the audit log says how the admin was made");
 }
+
+/// A customer writes on `kind` from `from`; returns their contact's id.
+async fn customer_on(app: &TestApp, kind: &str, external_id: &str, secrets: serde_json::Value, from: &str) -> String {
+    let line = app.connect_account(kind, external_id, secrets).await;
+    let actor = app.service.authenticate_token(&app.token).await.unwrap();
+    let account = app.service.get_account(&actor, line["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+    let item = switchboard_domain::InboundItem {
+        platform_message_id: format!("m-{from}"),
+        sender: switchboard_domain::InboundSender {
+            external_id: from.into(),
+            name: Some(format!("Rina via {kind}")),
+            ..Default::default()
+        },
+        thread: switchboard_domain::ThreadRef::Direct { key: None },
+        body: Some("hello".into()),
+        attachments: Vec::new(),
+        sent_at: Some(app.clock.peek()),
+    };
+    let report = app.service.ingest(account, vec![item]).await.unwrap();
+    let ticket = report[0].ticket_id.unwrap();
+    app.get(&format!("/api/v1/tickets/{}", ticket.0)).await.body["contact_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_contact_page_suggests_the_same_phone_on_whatsapp_and_sms_and_the_same_email() {
+    let app = TestApp::spawn().await;
+    let meta = json!({"app_secret": "s", "verify_token": "v", "access_token": "t"});
+    let wa = customer_on(&app, "whatsapp", "1550001", meta, "6281234567890").await;
+    let sms =
+        customer_on(&app, "twilio", "+15550002", json!({"account_sid": "AC1", "auth_token": "t"}), "+62 812-3456-7890")
+            .await;
+    let tg = customer_on(&app, "telegram", "tg-bot", json!({"bot_token": "1:a", "secret_token": "s"}), "tg-9").await;
+    let other =
+        customer_on(&app, "twilio", "+15550003", json!({"account_sid": "AC2", "auth_token": "t"}), "+1 555 0100").await;
+    for (id, email) in [(&wa, "Rina@Example.com"), (&tg, "rina@example.com")] {
+        let answer = app.patch(&format!("/api/v1/contacts/{id}"), json!({"email": email})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    }
+    let email = agent(&app).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+
+    let page = browser.get(&format!("/contacts/{wa}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let start = page.body.find("id=\"duplicates\"").expect("a list of possible duplicates");
+    let list = &page.body[start..start + page.body[start..].find("</ul>").unwrap()];
+    assert!(list.contains(&sms) && list.contains("same phone number 6281234567890"), "{list}");
+    assert!(list.contains(&tg) && list.contains("same e-mail rina@example.com"), "{list}");
+    assert!(!list.contains(&other), "a different number is not suggested");
+
+    // Merging one in takes it off the list.
+    let csrf = hidden(&page.body, "csrf");
+    let merged =
+        browser.post_form(&format!("/contacts/{wa}/merge"), &[("csrf", &csrf), ("from_contact_id", &sms)]).await;
+    assert_eq!(merged.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&format!("/contacts/{wa}")).await;
+    let start = page.body.find("id=\"duplicates\"").unwrap();
+    let list = &page.body[start..start + page.body[start..].find("</ul>").unwrap()];
+    assert!(!list.contains(&sms) && list.contains(&tg), "{list}");
+}

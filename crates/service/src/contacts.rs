@@ -21,6 +21,19 @@ pub struct ContactPage {
     pub next_cursor: Option<(i64, uuid::Uuid)>,
 }
 
+/// Another contact that may be the same person, and what they share.
+#[derive(Debug, Clone)]
+pub struct SuggestedDuplicate {
+    pub contact: Contact,
+    /// `phone` or `email`.
+    pub field: &'static str,
+    /// The shared number or address, as this contact has it.
+    pub value: String,
+}
+
+/// The most duplicates a contact page suggests.
+const MAX_DUPLICATES: i64 = 10;
+
 fn clean(field: &'static str, value: Option<String>, max: usize) -> ServiceResult<Option<String>> {
     let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if value.as_ref().is_some_and(|v| v.chars().count() > max) {
@@ -138,4 +151,21 @@ pub(crate) async fn merge_in(
         events::insert(conn, ws, ticket.into(), EventKind::Merged, who, data.clone(), now).await?;
     }
     Ok(())
+}
+
+impl Service {
+    /// Other contacts with the same phone number (WhatsApp, SMS or profile, by digits) or
+    /// e-mail address (DESIGN §5), to merge from the contact page.
+    pub async fn suggested_duplicates(&self, actor: &Actor, id: ContactId) -> ServiceResult<Vec<SuggestedDuplicate>> {
+        let mut pooled = self.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let found = contacts::duplicates_of(&mut conn, actor.workspace(), id, MAX_DUPLICATES).await?;
+        let mut out = Vec::with_capacity(found.len());
+        for d in found {
+            if let Some(contact) = contacts::get(&mut conn, actor.workspace(), d.contact_id).await? {
+                out.push(SuggestedDuplicate { contact, field: d.field, value: d.value });
+            }
+        }
+        Ok(out)
+    }
 }

@@ -444,3 +444,52 @@ pub async fn search(
     });
     Ok(Some(rows.into_iter().map(Into::into).collect()))
 }
+
+/// Why another contact may be the same person: the handle they share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub contact_id: ContactId,
+    /// `phone` (the same digits as a phone, WhatsApp or SMS number) or `email`.
+    pub field: &'static str,
+    /// The handle as this contact has it.
+    pub value: String,
+}
+
+/// Other contacts of the workspace that share a phone number (by its digits, at least seven)
+/// or an e-mail address with `contact`, at most `limit`, each once.
+pub async fn duplicates_of(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    contact: ContactId,
+    limit: i64,
+) -> Result<Vec<Duplicate>> {
+    let rows: Vec<(Uuid, String, String)> = with_conn!(conn, c => {
+        sqlx::query_as(
+            // Two index lookups per handle of the contact (an OR would scan every handle).
+            "SELECT o.contact_id, 'phone', m.value FROM contact_handles m \
+             JOIN contact_handles o ON o.workspace_id = m.workspace_id AND o.digits = m.digits AND o.digits <> '' \
+             WHERE m.contact_id = $1 AND m.workspace_id = $2 AND m.field IN ('phone', 'whatsapp') \
+               AND LENGTH(m.digits) >= 7 AND o.field IN ('phone', 'whatsapp') AND o.contact_id <> m.contact_id \
+             UNION ALL \
+             SELECT o.contact_id, 'email', m.value FROM contact_handles m \
+             JOIN contact_handles o ON o.workspace_id = m.workspace_id AND o.field = 'email' AND o.value = m.value \
+             WHERE m.contact_id = $1 AND m.workspace_id = $2 AND m.field = 'email' AND o.contact_id <> m.contact_id \
+             LIMIT $3",
+        )
+        .bind(contact.0)
+        .bind(workspace.0)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    let mut out: Vec<Duplicate> = Vec::new();
+    for (id, field, value) in rows {
+        let contact_id = ContactId(id);
+        if out.iter().any(|d| d.contact_id == contact_id) {
+            continue;
+        }
+        let field = if field == "email" { "email" } else { "phone" };
+        out.push(Duplicate { contact_id, field, value });
+    }
+    Ok(out)
+}

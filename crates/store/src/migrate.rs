@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_view_columns.sql"),
         postgres: include_str!("../migrations/postgres/0011_view_columns.sql"),
     },
+    Migration {
+        version: 12,
+        name: "duplicates",
+        sqlite: include_str!("../migrations/sqlite/0012_duplicates.sql"),
+        postgres: include_str!("../migrations/postgres/0012_duplicates.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -55,6 +55,8 @@ struct ContactPage {
     merge_q: String,
     candidates: Vec<Candidate>,
     searched: bool,
+    /// Other contacts with the same phone or e-mail.
+    duplicates: Vec<Candidate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +79,7 @@ pub async fn show_contact(
     } else {
         state.service.list_contacts(actor, Some(merge_q.trim()), None, 20).await?.contacts
     };
+    let duplicates = state.service.suggested_duplicates(actor, ContactId(id)).await?;
     let now = state.service.now();
     let account_name =
         |a: switchboard_domain::ChannelAccountId| accounts.iter().find(|x| x.id == a).map(|x| (x.kind, x.name.clone()));
@@ -111,6 +114,17 @@ pub async fn show_contact(
             })
             .collect(),
         tickets: tickets.iter().map(|t| ticket_row(&t.ticket, now)).collect(),
+        duplicates: duplicates
+            .into_iter()
+            .map(|d| Candidate {
+                id: d.contact.id.0,
+                name: d.contact.name.unwrap_or_else(|| "Unnamed customer".into()),
+                detail: match d.field {
+                    "email" => format!("same e-mail {}", d.value),
+                    _ => format!("same phone number {}", d.value),
+                },
+            })
+            .collect(),
         searched: !merge_q.trim().is_empty(),
         merge_q,
         candidates: candidates
