@@ -13,7 +13,7 @@ pub mod ui;
 pub mod widget;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +42,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
         .route("/api/v1/channel-accounts", get(accounts::list_accounts).post(accounts::create_account))
         .route(
@@ -165,7 +166,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
+}
+
+/// Counts every request by route group and status class, with how long it took to answer
+/// (for a stream, to its first byte): `GET /metrics`.
+async fn count_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let group = switchboard_service::metrics::route_group(request.uri().path());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state.service.metrics().request(group, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
 }
 
 async fn not_found() -> error::ApiError {

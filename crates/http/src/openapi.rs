@@ -17,6 +17,7 @@ use crate::widget::{self, dto as wd};
     info(title = "Switchboard", description = "Omnichannel support inbox: every customer message becomes a ticket."),
     paths(
         system::healthz,
+        system::metrics,
         accounts::create_account, accounts::list_accounts, accounts::get_account,
         accounts::list_templates, accounts::create_template, accounts::sync_templates,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::patch_ticket,

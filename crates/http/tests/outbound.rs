@@ -631,3 +631,68 @@ async fn an_agent_starts_whatsapp_on_the_profile_phone_of_a_customer_met_elsewhe
     let messages = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.body;
     assert_eq!(messages["messages"].as_array().unwrap().len(), 2, "{messages}");
 }
+
+/// The value of one sample of `GET /metrics`.
+async fn metric(app: &TestApp, series: &str) -> f64 {
+    let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.rsplit_once(' ').is_some_and(|(s, _)| s == series));
+    line.unwrap_or_else(|| panic!("no {series} in\n{text}")).rsplit_once(' ').unwrap().1.parse().unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_webhooks_refusals_dead_letters_stored_items_sends_and_open_streams() {
+    let app = TestApp::spawn().await;
+    let delivery = app.delivery().await;
+    let api = app.api_account("s3cret").await;
+    let sent = app.deliver(&api, "s3cret", json!([{"id": "m1", "from": {"id": "u1"}, "text": "hi"}])).await;
+    assert_eq!(sent.status, StatusCode::OK);
+    let forged = app.post_webhook(&api, b"{\"messages\": []}", Some("sha256=00")).await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let unreadable = b"not json at all";
+    let bad = app.post_webhook(&api, unreadable, Some(&switchboard_testkit::sign("s3cret", unreadable))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(metric(&app, "switchboard_webhooks_total{kind=\"api\",outcome=\"accepted\"}").await, 1.0);
+    assert_eq!(metric(&app, "switchboard_webhooks_total{kind=\"api\",outcome=\"refused\"}").await, 1.0);
+    assert_eq!(metric(&app, "switchboard_webhooks_total{kind=\"api\",outcome=\"invalid\"}").await, 1.0);
+
+    // A platform's signed delivery for a number not connected is kept as a dead letter.
+    let whatsapp = line(&app, "whatsapp", "1110009").await;
+    let stray = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "w", "changes": [
+        {"field": "messages", "value": {"messaging_product": "whatsapp",
+         "metadata": {"display_phone_number": "1999", "phone_number_id": "1999"},
+         "messages": [{"from": "1", "id": "wamid.x", "timestamp": "1", "type": "text", "text": {"body": "?"}}]}}]}]}))
+    .unwrap();
+    let kept = app
+        .client
+        .post(format!("{}/webhooks/whatsapp/{}", app.address, whatsapp.id))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", switchboard_testkit::sign("s", &stray))
+        .body(stray)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), StatusCode::OK);
+    assert_eq!(metric(&app, "switchboard_webhooks_total{kind=\"whatsapp\",outcome=\"dead_letter\"}").await, 1.0);
+
+    let ticket = customer_writes(&app, &whatsapp, "447700900777", Duration::minutes(5)).await;
+    assert_eq!(metric(&app, "switchboard_inbound_items_total{outcome=\"created\"}").await, 2.0);
+    assert_eq!(reply(&app, &ticket, json!({"body": "On its way"})).await, StatusCode::CREATED);
+    delivery.run().await;
+    assert_eq!(metric(&app, "switchboard_sends_total{kind=\"whatsapp\",result=\"sent\"}").await, 1.0);
+    assert!(metric(&app, "switchboard_http_requests_total{group=\"webhooks\",status=\"4xx\"}").await >= 1.0);
+    assert!(metric(&app, "process_resident_memory_bytes").await > 0.0);
+
+    // An open stream is counted while it is open.
+    let stream = app.client.get(format!("{}/api/v1/stream", app.address)).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(metric(&app, "switchboard_live_streams{holder=\"agent\"}").await, 1.0);
+    drop(stream);
+    let mut open = 1.0;
+    for _ in 0..50 {
+        open = metric(&app, "switchboard_live_streams{holder=\"agent\"}").await;
+        if open == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(open, 0.0, "a closed stream is no longer counted");
+}

@@ -20,6 +20,7 @@ use switchboard_domain::{
 };
 use switchboard_service::Service;
 use switchboard_service::live::{self, LiveEvent, LiveEventKind, Recorded};
+use switchboard_service::metrics::SendResult;
 use switchboard_store::events::Actor;
 use switchboard_store::outbox::OutboxRow;
 use switchboard_store::{StoreError, accounts, conversations, events, messages, outbox};
@@ -184,8 +185,8 @@ impl OutboxWorker {
                 return Err(e);
             }
         };
-        let outcome = match prepared {
-            Prepared::Outcome(outcome) => outcome,
+        let (outcome, kind) = match prepared {
+            Prepared::Outcome(outcome, kind) => (outcome, kind),
             Prepared::AlreadyDone => {
                 let mut tx = self.service.db().begin().await?;
                 outbox::finish(&mut tx.conn(), row.id, &self.config.worker, "sent", row.attempts, None).await?;
@@ -206,7 +207,7 @@ impl OutboxWorker {
             other => other,
         };
         let mut tx = self.service.db().begin().await?;
-        match outcome {
+        let result = match outcome {
             SendOutcome::Accepted { platform_message_id } => {
                 if !outbox::finish(&mut tx.conn(), row.id, &self.config.worker, "sent", attempts, None).await? {
                     // Another node took the row over meanwhile and has said what became of it.
@@ -229,16 +230,20 @@ impl OutboxWorker {
                     )
                     .await?;
                 }
+                SendResult::Sent
             }
             SendOutcome::Permanent { code, message } => {
                 fail(&mut tx, &row, &self.config.worker, &MessageError { code, message }, attempts, now).await?;
+                SendResult::Failed
             }
             // Safe unconfirmed sends were turned into transient ones above.
             SendOutcome::Unconfirmed { .. } => {
                 fail(&mut tx, &row, &self.config.worker, &uncertain(), attempts, now).await?;
+                SendResult::Uncertain
             }
             SendOutcome::Transient { .. } if unsafe_to_repeat => {
                 fail(&mut tx, &row, &self.config.worker, &uncertain(), attempts, now).await?;
+                SendResult::Uncertain
             }
             SendOutcome::Transient { reason, retry_after } => {
                 if attempts >= self.config.max_attempts {
@@ -247,15 +252,20 @@ impl OutboxWorker {
                         message: format!("the platform kept failing ({attempts} attempts); last: {reason}"),
                     };
                     fail(&mut tx, &row, &self.config.worker, &error, attempts, now).await?;
+                    SendResult::Failed
                 } else {
                     let wait = retry_after.unwrap_or_else(|| self.backoff(attempts)).min(MAX_RETRY_AFTER);
                     let due = now.checked_add(wait.try_into().unwrap_or(time::Duration::DAY)).unwrap_or(now);
                     outbox::retry_at(&mut tx.conn(), row.id, &self.config.worker, attempts, due, &reason).await?;
+                    SendResult::Retried
                 }
             }
-        }
+        };
         let recorded = record_updates(&mut tx, std::slice::from_ref(&row), now).await?;
         tx.commit().await?;
+        if let Some(kind) = kind {
+            self.service.metrics().send(kind, result);
+        }
         self.service.live().publish(recorded);
         Ok(())
     }
@@ -308,7 +318,8 @@ impl OutboxWorker {
 }
 
 enum Prepared {
-    Outcome(SendOutcome),
+    /// What the platform answered, or why the send was not made, and the line's kind if known.
+    Outcome(SendOutcome, Option<ChannelKind>),
     /// The message is no longer queued (a duplicate row): nothing to send.
     AlreadyDone,
 }
@@ -326,15 +337,14 @@ impl OutboxWorker {
             return Ok(Prepared::AlreadyDone);
         }
         let Some((account, secrets)) = accounts::get_with_secrets(&mut conn, row.channel_account_id).await? else {
-            return Ok(Prepared::Outcome(SendOutcome::permanent("line_gone", "the channel account no longer exists")));
+            let gone = SendOutcome::permanent("line_gone", "the channel account no longer exists");
+            return Ok(Prepared::Outcome(gone, None));
         };
         let Some(conversation) =
             conversations::get(&mut conn, row.workspace_id, message.conversation_id.into()).await?
         else {
-            return Ok(Prepared::Outcome(SendOutcome::permanent(
-                "conversation_gone",
-                "the conversation no longer exists",
-            )));
+            let gone = SendOutcome::permanent("conversation_gone", "the conversation no longer exists");
+            return Ok(Prepared::Outcome(gone, Some(account.kind)));
         };
         let template: Option<serde_json::Value> =
             message.template.as_deref().and_then(|t| serde_json::from_str(t).ok());
@@ -371,7 +381,8 @@ impl OutboxWorker {
                 SendVerdict::Allowed => None,
                 SendVerdict::AllowedWithTag(tag) => Some(tag),
                 SendVerdict::Refused(refusal) => {
-                    return Ok(Prepared::Outcome(SendOutcome::permanent(refusal.code(), refusal.message())));
+                    let refused = SendOutcome::permanent(refusal.code(), refusal.message());
+                    return Ok(Prepared::Outcome(refused, Some(account.kind)));
                 }
             }
         };
@@ -398,10 +409,9 @@ impl OutboxWorker {
             (None, ConversationKind::Public) => match &reply_to {
                 Some(id) => Target::PublicReply { reply_to: id },
                 None => {
-                    return Ok(Prepared::Outcome(SendOutcome::permanent(
-                        "nothing_to_reply_to",
-                        "this public thread has no comment to reply to",
-                    )));
+                    let nothing =
+                        SendOutcome::permanent("nothing_to_reply_to", "this public thread has no comment to reply to");
+                    return Ok(Prepared::Outcome(nothing, Some(account.kind)));
                 }
             },
         };
@@ -439,7 +449,7 @@ impl OutboxWorker {
             tx.commit().await?;
         }
         let outcome = switchboard_channels::send(&self.http, &outbound).await;
-        Ok(Prepared::Outcome(outcome))
+        Ok(Prepared::Outcome(outcome, Some(account.kind)))
     }
 }
 

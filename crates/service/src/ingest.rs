@@ -105,9 +105,13 @@ impl crate::Service {
             .send(Job { lines, reply })
             .await
             .map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer has stopped".into())))?;
-        answer
+        let reports = answer
             .await
-            .map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer dropped a request".into())))?
+            .map_err(|_| ServiceError::Store(StoreError::Transient("the ingest writer dropped a request".into())))??;
+        for report in &reports {
+            self.metrics().stored(report.outcome);
+        }
+        Ok(reports)
     }
 }
 

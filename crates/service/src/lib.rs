@@ -20,6 +20,7 @@ pub mod ingest;
 mod ingest_events;
 pub mod live;
 pub mod macros;
+pub mod metrics;
 pub mod notifier;
 pub mod overview;
 pub mod search;
@@ -62,6 +63,8 @@ pub struct Service {
     health_marks: admin_accounts::HealthMarks,
     /// The one-time key of the first-run setup page, while no agent exists.
     first_run: first_run::FirstRunKey,
+    /// The node's counters (`GET /metrics`).
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// A node's configuration that use cases need.
@@ -102,6 +105,7 @@ impl Service {
             widget_owners: widget::stream::Owners::default(),
             health_marks: admin_accounts::HealthMarks::default(),
             first_run: first_run::FirstRunKey::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -115,6 +119,11 @@ impl Service {
 
     pub fn live(&self) -> &live::LiveBus {
         &self.live
+    }
+
+    /// The node's counters, for `GET /metrics` and for the workers and routes that count.
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.metrics
     }
 
     /// Sends every line's platform calls to `{base}/{kind}` (the fake platforms, a proxy)

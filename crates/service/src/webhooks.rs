@@ -9,6 +9,7 @@ use switchboard_store::dead_letters;
 pub use switchboard_store::dead_letters::{DeadLetter, RawDelivery};
 
 use crate::ingest::Lines;
+use crate::metrics::WebhookOutcome;
 use crate::{Actor, Service, ServiceError, ServiceResult};
 
 /// What became of a delivery that was authenticated.
@@ -37,6 +38,15 @@ impl Service {
         };
         if let Some(mark) = mark {
             self.mark_account(account.id, mark).await;
+        }
+        let outcome = match &handled {
+            Err(ServiceError::WebhookRefused(_)) => Some(WebhookOutcome::Refused),
+            Err(_) => None,
+            Ok(Handled::Stored(_)) => Some(WebhookOutcome::Accepted),
+            Ok(Handled::Dead(_)) => Some(WebhookOutcome::DeadLetter),
+        };
+        if let Some(outcome) = outcome {
+            self.metrics().webhook(kind, outcome);
         }
         match handled? {
             Handled::Stored(answer) => Ok(answer),

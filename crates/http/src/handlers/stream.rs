@@ -55,11 +55,13 @@ pub async fn stream_events(
     let asked = headers.get(&LAST_EVENT_ID).and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.last_event_id);
     let live = state.service.live_stream(&actor, resume_from(asked.as_deref())).await?;
     let mut first = true;
-    let frames = futures_util::stream::unfold(live, move |mut live| {
+    // Counted as open until the stream is dropped (the client went away, or shutdown).
+    let gauge = state.service.metrics().agent_stream();
+    let frames = futures_util::stream::unfold((live, gauge), move |(mut live, gauge)| {
         let retry = std::mem::take(&mut first);
         async move {
             let items = live.next_batch(HEARTBEAT).await?;
-            Some((Ok::<_, Infallible>(frame(&items, retry)), live))
+            Some((Ok::<_, Infallible>(frame(&items, retry)), (live, gauge)))
         }
     });
     let headers = [

@@ -1,4 +1,4 @@
-//! `/healthz` and `/openapi.json`
+//! `/healthz`, `/metrics` and `/openapi.json`
 
 use axum::Json;
 use axum::extract::State;
@@ -19,6 +19,15 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_j
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"})))
         }
     }
+}
+
+/// The node's counters in the Prometheus text format: webhooks by kind and outcome (refused
+/// signatures included), inbound items stored, sends by kind and result, HTTP requests and their
+/// durations by route group, open live streams, resident memory. No tenant data: node totals.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, content_type = "text/plain", description = "Prometheus text format 0.0.4")))]
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.service.metrics().render())
 }
 
 /// This API's OpenAPI document.

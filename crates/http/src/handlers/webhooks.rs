@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, RawBody};
+use switchboard_service::metrics::WebhookOutcome;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReport {
@@ -57,11 +58,16 @@ pub async fn receive_api(
     if let Err(e) = secret.and_then(|secret| api::verify(secret, &body, signature)) {
         tracing::warn!(channel.account = %account.id, channel.kind = "api", "webhook refused: {e}");
         state.service.mark_account(account.id, Mark::SignatureFailed).await;
+        state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Refused);
         return Err(channel_error(e));
     }
     state.service.mark_account(account.id, Mark::WebhookReceived).await;
-    let items = api::parse(&body).map_err(channel_error)?;
+    let items = api::parse(&body).map_err(|e| {
+        state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Invalid);
+        channel_error(e)
+    })?;
     let messages = state.service.ingest(account, items).await?;
+    state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Accepted);
     Ok(Json(IngestReport { messages }))
 }
 

@@ -166,9 +166,10 @@ pub async fn read_conversation(
         (status = 401, body = crate::error::ErrorBody)))]
 pub async fn stream(State(state): State<AppState>, Visitor(visitor): Visitor) -> Result<Response, ApiError> {
     let live = state.service.widget_stream(&visitor).await?;
-    let frames = futures_util::stream::unfold(live, |mut live| async move {
+    let gauge = state.service.metrics().widget_stream();
+    let frames = futures_util::stream::unfold((live, gauge), |(mut live, gauge)| async move {
         let items = live.next_batch(HEARTBEAT).await?;
-        Some((Ok::<_, Infallible>(frame(&items)), live))
+        Some((Ok::<_, Infallible>(frame(&items)), (live, gauge)))
     });
     let headers = [
         (CONTENT_TYPE, "text/event-stream"),
