@@ -1389,3 +1389,34 @@ async fn a_line_group_message_keeps_its_reply_token_on_the_groups_thread() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_client_that_keeps_failing_on_a_line_is_answered_429_until_the_minute_ends() {
+    let app = TestApp::spawn().await;
+    let line = app.api_account("s3cret").await;
+    let other = app.api_account("s3cret").await;
+    let body = serde_json::to_vec(&json!({"messages": [{"id": "m1", "from": {"id": "u1"}, "text": "hi"}]})).unwrap();
+    let good = switchboard_testkit::sign("s3cret", &body);
+    for _ in 0..switchboard_service::webhooks::FAILURES_PER_MINUTE {
+        let forged = app.post_webhook(&line, &body, Some("sha256=00")).await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    }
+    let held = app.post_webhook(&line, &body, Some("sha256=00")).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(held.code(), "rate_limited");
+    // Another line is not held back, and good traffic there still goes through.
+    assert_eq!(app.post_webhook(&other, &body, Some(&good)).await.status, StatusCode::OK);
+    // Unknown lines count too: probing ids is held back the same way.
+    let nobody = uuid::Uuid::now_v7().to_string();
+    for _ in 0..switchboard_service::webhooks::FAILURES_PER_MINUTE {
+        assert_eq!(app.post_webhook(&nobody, &body, Some(&good)).await.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.post_webhook(&nobody, &body, Some(&good)).await.status, StatusCode::TOO_MANY_REQUESTS);
+    let meta = format!("{}/webhooks/whatsapp/{nobody}", app.address);
+    let reply = app.client.post(meta).body("{}").send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS, "the same line id, whichever route");
+
+    app.clock.advance(time::Duration::minutes(1));
+    let stored = app.post_webhook(&line, &body, Some(&good)).await;
+    assert_eq!(stored.status, StatusCode::OK, "a new minute, a fresh allowance: {:?}", stored.body);
+}

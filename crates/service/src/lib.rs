@@ -18,6 +18,7 @@ pub mod files;
 pub mod first_run;
 pub mod ingest;
 mod ingest_events;
+pub mod limiter;
 pub mod live;
 pub mod macros;
 pub mod metrics;
@@ -57,6 +58,8 @@ pub struct Service {
     sign_in_limiter: sessions::SignInLimiter,
     /// Widget visitors' and clients' requests per minute.
     widget_limiter: widget::Limiter,
+    /// Failed webhook calls per client address and line (see `webhooks::FAILURES_PER_MINUTE`).
+    webhook_failures: limiter::Limiter,
     /// Whose new tickets are, for visitors' streams.
     widget_owners: widget::stream::Owners,
     /// When this node last noted each line's health (written at most every few seconds).
@@ -102,6 +105,7 @@ impl Service {
             config: Arc::default(),
             sign_in_limiter: sessions::SignInLimiter::default(),
             widget_limiter: widget::Limiter::default(),
+            webhook_failures: limiter::Limiter::default(),
             widget_owners: widget::stream::Owners::default(),
             health_marks: admin_accounts::HealthMarks::default(),
             first_run: first_run::FirstRunKey::default(),

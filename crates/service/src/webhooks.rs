@@ -12,6 +12,12 @@ use crate::ingest::Lines;
 use crate::metrics::WebhookOutcome;
 use crate::{Actor, Service, ServiceError, ServiceResult};
 
+/// Failed calls (a bad signature, a line that does not exist) one client address may make to
+/// one line's webhook per minute; past this it is answered 429 before any work. Only failures
+/// count, so a platform's good traffic is never held back — unless its line's secret is wrong,
+/// and then it fails anyway. Behind a reverse proxy every caller has the proxy's address.
+pub const FAILURES_PER_MINUTE: u32 = 120;
+
 /// What became of a delivery that was authenticated.
 enum Handled {
     Stored(Answer),
@@ -28,9 +34,16 @@ impl Service {
         kind: ChannelKind,
         account_id: ChannelAccountId,
         delivery: RawDelivery,
+        client: &str,
     ) -> ServiceResult<Answer> {
-        let (account, secrets) = self.webhook_account(kind, account_id).await?;
+        self.webhook_gate(client, account_id)?;
+        let (account, secrets) = self.webhook_account(kind, account_id).await.inspect_err(|_| {
+            self.webhook_failed(client, account_id);
+        })?;
         let handled = self.handle(&account, &secrets, &delivery).await;
+        if matches!(handled, Err(ServiceError::WebhookRefused(_))) {
+            self.webhook_failed(client, account_id);
+        }
         let mark = match &handled {
             Err(ServiceError::WebhookRefused(_)) => Some(accounts::Mark::SignatureFailed),
             Err(_) => None,
@@ -67,6 +80,16 @@ impl Service {
                 Ok(switchboard_channels::ack(kind))
             }
         }
+    }
+
+    /// Refuses (429) a client that failed too often on this line's webhook this minute.
+    pub fn webhook_gate(&self, client: &str, account: ChannelAccountId) -> ServiceResult<()> {
+        self.webhook_failures.over(&format!("{client}|{account}"), self.now(), FAILURES_PER_MINUTE)
+    }
+
+    /// Counts a failed webhook call (bad signature, unknown line) of `client` on `account`.
+    pub fn webhook_failed(&self, client: &str, account: ChannelAccountId) {
+        self.webhook_failures.count(&format!("{client}|{account}"), self.now());
     }
 
     async fn handle(

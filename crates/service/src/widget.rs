@@ -11,7 +11,6 @@
 //! Knows the domain and the store; nothing of HTTP.
 
 pub mod inbox;
-mod limiter;
 pub mod stream;
 
 use hmac::{Hmac, Mac};
@@ -20,10 +19,18 @@ use switchboard_domain::{AuthorKind, ChannelAccount, ChannelAccountId, ChannelKi
 use switchboard_store::{Conn, accounts, contacts, widget};
 use uuid::Uuid;
 
-pub use limiter::Limiter;
+pub use crate::limiter::Limiter;
 
 use crate::auth::{random_hex, token_hash};
 use crate::{Service, ServiceError, ServiceResult};
+
+/// Messages one visitor may send per minute.
+pub(crate) const MESSAGES_PER_MINUTE: u32 = 20;
+/// Messages one client address may send per minute. Generous: many visitors share an address
+/// behind an office's NAT (and, without a forwarded-for policy, behind a reverse proxy).
+pub(crate) const MESSAGES_PER_MINUTE_PER_CLIENT: u32 = 300;
+/// Visitor tokens one client address may be issued per minute (same caveat).
+pub(crate) const NEW_VISITORS_PER_MINUTE: u32 = 300;
 
 /// Widget tokens start with this, so a stray agent token is never mistaken for one.
 const TOKEN_PREFIX: &str = "sbw_";
@@ -133,7 +140,7 @@ impl Service {
     /// Issues an anonymous visitor of widget line `account`. `client` (the caller's address)
     /// is rate-limited, so one client cannot mint tokens without end.
     pub async fn widget_new_visitor(&self, account: ChannelAccountId, client: &str) -> ServiceResult<NewVisitor> {
-        self.widget_limiter.check(&format!("visitor|{client}"), self.now(), limiter::NEW_VISITORS_PER_MINUTE)?;
+        self.widget_limiter.check(&format!("visitor|{client}"), self.now(), NEW_VISITORS_PER_MINUTE)?;
         let account = self.widget_account(account).await?;
         let token = format!("{TOKEN_PREFIX}{}", random_hex()?);
         let id = Uuid::now_v7();

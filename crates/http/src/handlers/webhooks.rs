@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, RawBody};
+use crate::ui::ClientAddr;
 use switchboard_service::metrics::WebhookOutcome;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -41,24 +42,28 @@ fn channel_error(err: ChannelError) -> ApiError {
 #[utoipa::path(post, path = "/webhooks/api/{account_id}", tag = "webhooks", params(("account_id" = Uuid, Path)),
     request_body(content = Object, description = "{messages: [{id, from: {id, name?, phone?, email?}, text, timestamp?, thread?: {id, public, title?}}]}; \
     header X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the raw body with the account's secret>"),
-    responses((status = 200, body = IngestReport), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = IngestReport), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody),
+        (status = 429, description = "too many failed calls from this address to this line this minute", body = ErrorBody)))]
 pub async fn receive_api(
     State(state): State<AppState>,
     ApiPath(account_id): ApiPath<Uuid>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let (account, secrets) = state
-        .service
-        .webhook_account(ChannelKind::Api, ChannelAccountId(account_id))
-        .await
-        .map_err(|_| ApiError::not_found("channel account"))?;
+    let id = ChannelAccountId(account_id);
+    state.service.webhook_gate(&client, id)?;
+    let (account, secrets) = state.service.webhook_account(ChannelKind::Api, id).await.map_err(|_| {
+        state.service.webhook_failed(&client, id);
+        ApiError::not_found("channel account")
+    })?;
     let secret = secrets.get("secret").and_then(|s| s.as_str()).ok_or(ChannelError::MissingSecret("secret"));
     let signature = headers.get(api::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     if let Err(e) = secret.and_then(|secret| api::verify(secret, &body, signature)) {
         tracing::warn!(channel.account = %account.id, channel.kind = "api", "webhook refused: {e}");
         state.service.mark_account(account.id, Mark::SignatureFailed).await;
         state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Refused);
+        state.service.webhook_failed(&client, id);
         return Err(channel_error(e));
     }
     state.service.mark_account(account.id, Mark::WebhookReceived).await;
@@ -79,10 +84,12 @@ pub async fn receive_api(
            ("account_id" = Uuid, Path)),
     request_body(content = String, description = "the platform's payload, signed as the platform signs it"),
     responses((status = 200, description = "accepted (or kept as a dead letter)"), (status = 401, body = ErrorBody),
+              (status = 429, description = "too many failed calls from this address to this line this minute", body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn receive(
     State(state): State<AppState>,
     ApiPath((kind, account_id)): ApiPath<(String, Uuid)>,
+    ClientAddr(client): ClientAddr,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: HeaderMap,
@@ -105,7 +112,7 @@ pub async fn receive(
             .collect(),
         body: body.to_vec(),
     };
-    let answer = state.service.receive_webhook(kind, ChannelAccountId(account_id), delivery).await?;
+    let answer = state.service.receive_webhook(kind, ChannelAccountId(account_id), delivery, &client).await?;
     Ok(answer_response(answer))
 }
 

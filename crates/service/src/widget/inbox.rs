@@ -16,7 +16,7 @@ use switchboard_store::{conversations, messages, widget};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{WidgetVisitor, limiter};
+use super::WidgetVisitor;
 use crate::live::{LiveEvent, LiveEventKind, record};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -175,8 +175,8 @@ impl Service {
             });
         }
         let now = self.now();
-        self.widget_limiter.check(&format!("send|{}", visitor.id), now, limiter::MESSAGES_PER_MINUTE)?;
-        self.widget_limiter.check(&format!("send-client|{client}"), now, limiter::MESSAGES_PER_MINUTE_PER_CLIENT)?;
+        self.widget_limiter.check(&format!("send|{}", visitor.id), now, super::MESSAGES_PER_MINUTE)?;
+        self.widget_limiter.check(&format!("send-client|{client}"), now, super::MESSAGES_PER_MINUTE_PER_CLIENT)?;
         let key = match conversation {
             Some(id) => {
                 let mut pooled = self.db().acquire().await?;
