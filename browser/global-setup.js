@@ -3,24 +3,13 @@
 // token and the lines the tests use, and leaves what the tests need in state.json.
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
+const { freePort } = require('./ports');
 const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const bin = process.env.SWITCHBOARD_BIN || path.join(root, 'target', 'debug', 'switchboard');
 const stateFile = path.join(__dirname, 'state.json');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 async function waitFor(url, what) {
   for (let i = 0; i < 100; i++) {

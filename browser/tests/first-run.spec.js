@@ -5,7 +5,7 @@
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
+const { freePort } = require('../ports');
 const os = require('node:os');
 const path = require('node:path');
 const { test, expect } = require('@playwright/test');
@@ -13,17 +13,6 @@ const { state } = require('./helpers');
 
 const root = path.resolve(__dirname, '..', '..');
 const bin = process.env.SWITCHBOARD_BIN || path.join(root, 'target', 'debug', 'switchboard');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** Starts `switchboard serve` on an empty SQLite database; resolves with the setup link it prints. */
 async function freshServer() {

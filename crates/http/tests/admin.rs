@@ -1,7 +1,6 @@
 //! Administration over HTTP: agents, teams, tokens, lines, settings and the audit log, and
 //! that an agent is refused all of it (403). Runs on both backends.
 
-use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchboard_testkit::*;
@@ -102,62 +101,13 @@ async fn an_agent_is_refused_every_admin_route_but_may_read_agents_and_teams() {
     assert_eq!(ana["role"], "agent", "the refused promotion changed nothing");
 }
 
-/// A browser of one that keeps its cookies and follows no redirect.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookies: Vec<String>,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Self {
-        let _ = switchboard_channels::http_client();
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { client, base: app.address.clone(), cookies: Vec::new() }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> (StatusCode, String) {
-        let res = req.header(COOKIE, self.cookies.join("; ")).send().await.unwrap();
-        for c in res.headers().get_all(SET_COOKIE) {
-            let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
-            let name = pair.split('=').next().unwrap().to_owned();
-            self.cookies.retain(|k| !k.starts_with(&format!("{name}=")));
-            self.cookies.push(pair);
-        }
-        (res.status(), res.text().await.unwrap())
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
-        let req = self.client.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn sign_in(&mut self, email: &str, password: &str) -> StatusCode {
-        let (_, form) = self.get("/sign-in?next=/inbox").await;
-        let marker = "name=\"login_csrf\" value=\"";
-        let start = form.find(marker).expect("a sign-in form") + marker.len();
-        let csrf = form[start..].split('"').next().unwrap().to_owned();
-        let body = format!(
-            "email={}&password={}&next=%2Finbox&login_csrf={csrf}",
-            email.replace('@', "%40"),
-            password.replace(' ', "+")
-        );
-        let req = self
-            .client
-            .post(format!("{}/sign-in", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(req).await.0
-    }
-}
-
 #[tokio::test]
 async fn a_created_agent_signs_in_sees_agent_pages_and_gets_403_on_admin_pages() {
     let app = TestApp::spawn().await;
     let (agent, email) = new_agent(&app, "Bo").await;
     let mut browser = Browser::new(&app);
-    assert_eq!(browser.sign_in(&email, PASSWORD).await, StatusCode::SEE_OTHER);
-    let (status, inbox) = browser.get("/inbox").await;
+    assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let Page { status, body: inbox, .. } = browser.get("/inbox").await;
     assert_eq!(status, StatusCode::OK);
     assert!(!inbox.contains("href=\"/admin\""), "no Admin link for agents");
     for page in [
@@ -170,7 +120,7 @@ async fn a_created_agent_signs_in_sees_agent_pages_and_gets_403_on_admin_pages()
         "/admin/settings",
         "/admin/audit",
     ] {
-        let (status, body) = browser.get(page).await;
+        let Page { status, body, .. } = browser.get(page).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
         assert!(body.contains("admin role"), "{page}: the error page says why");
     }
@@ -178,10 +128,10 @@ async fn a_created_agent_signs_in_sees_agent_pages_and_gets_403_on_admin_pages()
     // A password reset ends the old password (and the sessions with it).
     ok(&app, Method::PATCH, &format!("/api/v1/agents/{agent}"), Some(json!({"password": "another long password"})))
         .await;
-    assert_eq!(browser.get("/inbox").await.0, StatusCode::SEE_OTHER, "the session ended");
+    assert_eq!(browser.get("/inbox").await.status, StatusCode::SEE_OTHER, "the session ended");
     let mut again = Browser::new(&app);
-    assert_eq!(again.sign_in(&email, PASSWORD).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(again.sign_in(&email, "another long password").await, StatusCode::SEE_OTHER);
+    assert_eq!(again.sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(again.sign_in(&email, "another long password").await.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
@@ -191,8 +141,8 @@ async fn an_admin_sees_the_admin_pages() {
     app.service.create_admin(switchboard_service::DEFAULT_WORKSPACE, &email, PASSWORD, Some("Boss")).await.unwrap();
     let (line, _) = customer_ticket(&app).await;
     let mut browser = Browser::new(&app);
-    assert_eq!(browser.sign_in(&email, PASSWORD).await, StatusCode::SEE_OTHER);
-    let (_, inbox) = browser.get("/inbox").await;
+    assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let inbox = browser.get("/inbox").await.body;
     assert!(inbox.contains("href=\"/admin\""), "an Admin link for admins");
     for page in [
         "/admin/channels".to_owned(),
@@ -208,10 +158,10 @@ async fn an_admin_sees_the_admin_pages() {
         "/admin/settings".to_owned(),
         "/admin/audit".to_owned(),
     ] {
-        let (status, _) = browser.get(&page).await;
+        let status = browser.get(&page).await.status;
         assert_eq!(status, StatusCode::OK, "{page}");
     }
-    let (_, new_whatsapp) = browser.get("/admin/channels/new?kind=whatsapp").await;
+    let new_whatsapp = browser.get("/admin/channels/new?kind=whatsapp").await.body;
     assert!(new_whatsapp.contains("verify token"), "the platform's steps are explained");
 }
 

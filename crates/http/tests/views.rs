@@ -2,10 +2,9 @@
 //! shared views, the audit of every change to one, agents refused, and the inbox showing a
 //! view's tickets in its columns. Runs on both backends.
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use switchboard_testkit::TestApp;
+use switchboard_testkit::{Browser, TestApp, hidden};
 
 const PASSWORD: &str = "a long enough password";
 const SECRET: &str = "s3cret";
@@ -237,69 +236,6 @@ async fn agents_may_not_change_or_order_shared_views_but_edit_their_own() {
     assert!(audit_actions(&app).await.iter().all(|(action, _)| action == "view.created"));
 }
 
-/// A browser of one: keeps its cookies, follows no redirect.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookies: Vec<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-impl Browser {
-    async fn signed_in(app: &TestApp, email: &str) -> Self {
-        // Installs the TLS provider reqwest needs, even for plain HTTP.
-        let _ = switchboard_channels::http_client();
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut browser = Self { client, base: app.address.clone(), cookies: Vec::new() };
-        let form = browser.get("/sign-in?next=/inbox").await;
-        let csrf = hidden(&form.body, "login_csrf");
-        let signed = browser
-            .post("/sign-in", &[("email", email), ("password", PASSWORD), ("next", "/inbox"), ("login_csrf", &csrf)])
-            .await;
-        assert_eq!(signed.status, StatusCode::SEE_OTHER);
-        browser
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let res = req.header(COOKIE, self.cookies.join("; ")).send().await.unwrap();
-        for c in res.headers().get_all(SET_COOKIE) {
-            let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
-            let name = pair.split('=').next().unwrap().to_owned();
-            self.cookies.retain(|k| !k.starts_with(&format!("{name}=")));
-            self.cookies.push(pair);
-        }
-        let location = res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-        Page { status: res.status(), location, body: res.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(req).await
-    }
-}
-
-/// The value of a hidden field of a page.
-fn hidden(body: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker).unwrap_or_else(|| panic!("no field {name} in the page")) + marker.len();
-    body[start..].split('"').next().unwrap().to_owned()
-}
-
 /// The header cells of the page's ticket table.
 fn headers(body: &str) -> Vec<String> {
     let start = body.find("<thead>").expect("a ticket table");
@@ -355,7 +291,7 @@ async fn the_inbox_shows_a_views_tickets_in_its_columns_with_names_and_a_custom_
     let vip = shared_view(&app, "VIP refunds", "tags:vip", Some(columns)).await;
     let other = shared_view(&app, "Everything open", "status<solved", None).await;
 
-    let mut browser = Browser::signed_in(&app, &email).await;
+    let mut browser = Browser::signed_in(&app, &email, PASSWORD).await;
     let inbox = browser.get(&format!("/inbox?view={vip}")).await;
     assert_eq!(inbox.status, StatusCode::OK);
     assert_eq!(headers(&inbox.body), ["Plan", "#", "Requester", "Assignee", "Team", "Tags", "Status"]);
@@ -381,7 +317,7 @@ async fn the_inbox_shows_a_views_tickets_in_its_columns_with_names_and_a_custom_
     assert_eq!(admin.status, StatusCode::OK);
     assert!(admin.body.contains("Plan, Number, Requester, Assignee"), "the columns by label: {}", admin.body);
     let csrf = hidden(&admin.body, "csrf");
-    let moved = browser.post("/admin/views/order", &[("csrf", &csrf), ("ids", &other), ("ids", &vip)]).await;
+    let moved = browser.post_form("/admin/views/order", &[("csrf", &csrf), ("ids", &other), ("ids", &vip)]).await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER);
     assert_eq!(moved.location.as_deref(), Some("/admin/views"));
     let inbox = browser.get(&format!("/inbox?view={vip}")).await;
@@ -389,7 +325,7 @@ async fn the_inbox_shows_a_views_tickets_in_its_columns_with_names_and_a_custom_
 
     // The edit form: a refused change shows the error and writes nothing.
     let refused = browser
-        .post(
+        .post_form(
             &format!("/admin/views/{vip}"),
             &[("csrf", &csrf), ("name", "Renamed"), ("query", "tags:vip"), ("columns", "1")],
         )
@@ -397,7 +333,7 @@ async fn the_inbox_shows_a_views_tickets_in_its_columns_with_names_and_a_custom_
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("1 to 12 columns"), "{}", refused.body);
     let saved = browser
-        .post(
+        .post_form(
             &format!("/admin/views/{vip}"),
             &[
                 ("csrf", &csrf),
@@ -422,7 +358,7 @@ async fn an_agent_gets_the_403_page_on_the_admin_views_pages() {
     let app = TestApp::spawn().await;
     let a = shared_view(&app, "Alpha", "status<solved", None).await;
     let (_, email, _) = new_agent(&app, "Bo").await;
-    let mut browser = Browser::signed_in(&app, &email).await;
+    let mut browser = Browser::signed_in(&app, &email, PASSWORD).await;
     for page in ["/admin/views".to_owned(), format!("/admin/views/{a}")] {
         let answer = browser.get(&page).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{page}");
@@ -430,9 +366,9 @@ async fn an_agent_gets_the_403_page_on_the_admin_views_pages() {
     }
     let inbox = browser.get("/inbox").await;
     let csrf = hidden(&inbox.body, "csrf");
-    let answer = browser.post("/admin/views/order", &[("csrf", &csrf), ("ids", &a)]).await;
+    let answer = browser.post_form("/admin/views/order", &[("csrf", &csrf), ("ids", &a)]).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    let answer = browser.post(&format!("/admin/views/{a}/delete"), &[("csrf", &csrf)]).await;
+    let answer = browser.post_form(&format!("/admin/views/{a}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert_eq!(saved_views(&app).await.len(), 1, "still there");
 }
@@ -465,13 +401,13 @@ async fn a_view_made_from_the_form_filters_on_a_custom_field() {
         tickets.push(ticket);
     }
 
-    let mut browser = Browser::signed_in(&app, &email).await;
+    let mut browser = Browser::signed_in(&app, &email, PASSWORD).await;
     let form = browser.get("/views/new").await;
     assert!(form.body.contains("name=\"field.plan\""), "the form offers the field");
     assert!(form.body.contains(">Not set</option>"));
     let csrf = hidden(&form.body, "csrf");
     let form = [("csrf", csrf.as_str()), ("name", "Gold plans"), ("field.plan", "Gold"), ("shared", "1")];
-    let made = browser.post("/views", &form).await;
+    let made = browser.post_form("/views", &form).await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
     let id = made.location.unwrap().rsplit('=').next().unwrap().to_owned();
     let views = ok(&app, Method::GET, "/api/v1/views", None).await;

@@ -6,10 +6,12 @@
 //! default, or `postgres`); `.ci/run` runs the store, service and API suites once per backend.
 //! Asking for Postgres without a reachable server fails the test: it never skips.
 
+mod browser;
 mod clock;
 mod db;
 mod delivery;
 
+pub use browser::{Browser, Page, hidden};
 pub use clock::TestClock;
 pub use db::{Backend, TestDb};
 pub use delivery::Delivery;
