@@ -9,7 +9,7 @@ const { freePort } = require('../ports');
 const os = require('node:os');
 const path = require('node:path');
 const { test, expect } = require('@playwright/test');
-const { state } = require('./helpers');
+const { state, screenshot } = require('./helpers');
 
 const root = path.resolve(__dirname, '..', '..');
 const bin = process.env.SWITCHBOARD_BIN || path.join(root, 'target', 'debug', 'switchboard');
@@ -60,6 +60,7 @@ test('a new admin sets up lines, an agent, a team, a field and a macro from the 
     await page.getByLabel('Your e-mail').fill('sari@example.com');
     await page.getByLabel('Password (at least 8 characters)').fill('sari password 1');
     await page.getByLabel('Password again').fill('sari password 1');
+    await screenshot(page, 'setup');
     await page.getByRole('button', { name: 'Create the admin account' }).click();
     await expect(page.getByRole('heading', { name: 'Channels' })).toBeVisible();
 
@@ -73,6 +74,7 @@ test('a new admin sets up lines, an agent, a team, a field and a macro from the 
     await page.getByRole('button', { name: 'Connect' }).click();
     await expect(page.getByRole('heading', { name: /Toko WhatsApp.*connected/ })).toBeVisible();
     const webhookUrl = await page.locator('#webhook-url').textContent();
+    await screenshot(page, 'admin-line-connected');
 
     // An agent, and a team with both of them.
     await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Agents' }).click();

@@ -29,8 +29,8 @@ const fn secret(name: &'static str, label: &'static str, hint: &'static str) -> 
 }
 
 const META_STEPS: &[&str] = &[
-    "In the Meta App Dashboard open Webhooks (WhatsApp: WhatsApp → Configuration) and paste the webhook URL below as the callback URL.",
-    "Enter the verify token below; Meta calls the URL once to check it.",
+    "In the Meta App Dashboard open Webhooks (WhatsApp: WhatsApp → Configuration) and paste the webhook URL shown here as the callback URL.",
+    "Enter the verify token shown here; Meta calls the URL once to check it.",
     "One Meta app has one callback URL for all its numbers, Pages and Instagram accounts: point it at any one line; the others' events reach their own lines.",
 ];
 
