@@ -42,12 +42,8 @@ impl Service {
         let mut conn = pooled.conn();
         let found = contacts::list(&mut conn, actor.workspace(), q, cursor, limit + 1).await?;
         let (found, next_cursor) = crate::page(found, limit, |c| (switchboard_store::to_millis(c.updated_at), c.id.0));
-        let mut views = Vec::with_capacity(found.len());
-        for contact in found {
-            let identities = contacts::identities_of(&mut conn, actor.workspace(), contact.id).await?;
-            views.push(ContactView { contact, identities });
-        }
-        Ok(ContactPage { contacts: views, next_cursor })
+        let contacts = contact_views(&mut conn, actor.workspace(), found).await?;
+        Ok(ContactPage { contacts, next_cursor })
     }
 
     pub async fn get_contact(&self, actor: &Actor, id: ContactId) -> ServiceResult<ContactView> {
@@ -111,6 +107,23 @@ impl Service {
         tx.commit().await?;
         Ok(ContactView { contact, identities })
     }
+}
+
+/// `found` with their identities, in their order: one query whatever their number.
+pub(crate) async fn contact_views(
+    conn: &mut switchboard_store::Conn<'_>,
+    ws: switchboard_domain::WorkspaceId,
+    found: Vec<Contact>,
+) -> ServiceResult<Vec<ContactView>> {
+    let ids: Vec<ContactId> = found.iter().map(|c| c.id).collect();
+    let identities = contacts::identities_of_each(conn, ws, &ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|contact| {
+            let identities = identities.get(&contact.id).cloned().unwrap_or_default();
+            ContactView { contact, identities }
+        })
+        .collect())
 }
 
 /// Merges contact `from` into `into` inside the caller's transaction: identities,

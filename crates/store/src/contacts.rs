@@ -1,5 +1,7 @@
 //! Contacts (customers) and their identities on each channel account.
 
+use std::collections::HashMap;
+
 use switchboard_domain::{ChannelAccountId, Contact, ContactId, Identity, IdentityId, InboundSender, WorkspaceId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -109,16 +111,24 @@ pub async fn create(
 
 /// A live (not merged away) contact of the workspace.
 pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ContactId) -> Result<Option<Contact>> {
-    let row: Option<ContactRow> = with_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CONTACT_COLUMNS} WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL"
-        )))
-        .bind(workspace.0)
-        .bind(id.0)
-        .fetch_optional(&mut *c)
-        .await?
+    Ok(get_many(conn, workspace, &[id]).await?.pop())
+}
+
+/// The live contacts of the workspace among `ids`, in one query whatever their number (the
+/// participants of a public thread, the customers of a list). Merged-away contacts and ids of
+/// another workspace are left out; the order is unspecified.
+pub async fn get_many(conn: &mut Conn<'_>, workspace: WorkspaceId, ids: &[ContactId]) -> Result<Vec<Contact>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::default();
+    let ws = p.push(Param::Uuid(workspace.0));
+    let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+    let sql = format!("{CONTACT_COLUMNS} WHERE workspace_id = {ws} AND id IN ({list}) AND merged_into IS NULL");
+    let rows: Vec<ContactRow> = with_conn!(conn, c => {
+        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
     });
-    Ok(row.map(Into::into))
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// Contacts whose name, e-mail or phone contains `q` (all when `q` is empty), most recently
@@ -285,17 +295,35 @@ pub async fn refresh_identity(
     Ok(())
 }
 
+/// The contact's identities, oldest first.
 pub async fn identities_of(conn: &mut Conn<'_>, workspace: WorkspaceId, contact: ContactId) -> Result<Vec<Identity>> {
+    Ok(identities_of_each(conn, workspace, &[contact]).await?.remove(&contact).unwrap_or_default())
+}
+
+/// [`identities_of`] several contacts, in one query whatever their number (a page of
+/// contacts, the users a search found). A contact without identities is left out of the map.
+pub async fn identities_of_each(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    contacts: &[ContactId],
+) -> Result<HashMap<ContactId, Vec<Identity>>> {
+    if contacts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut p = Params::default();
+    let ws = p.push(Param::Uuid(workspace.0));
+    let list = contacts.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+    let sql =
+        format!("{IDENTITY_COLUMNS} WHERE workspace_id = {ws} AND contact_id IN ({list}) ORDER BY created_at, id");
     let rows: Vec<IdentityRow> = with_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{IDENTITY_COLUMNS} WHERE workspace_id = $1 AND contact_id = $2 ORDER BY created_at, id"
-        )))
-        .bind(workspace.0)
-        .bind(contact.0)
-        .fetch_all(&mut *c)
-        .await?
+        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
     });
-    Ok(rows.into_iter().map(Into::into).collect())
+    let mut each: HashMap<ContactId, Vec<Identity>> = HashMap::new();
+    for row in rows {
+        let identity = Identity::from(row);
+        each.entry(identity.contact_id).or_default().push(identity);
+    }
+    Ok(each)
 }
 
 /// The identity of `contact` on `account`, if it has one (the most recent if several).
