@@ -13,7 +13,13 @@ use switchboard_service::tickets::{NewReply, TicketFilter};
 use switchboard_testkit::TestApp;
 use time::{Duration, OffsetDateTime};
 
-async fn line(app: &TestApp, actor: &Actor, kind: &str, external_id: &str, secrets: serde_json::Value) -> ChannelAccount {
+async fn line(
+    app: &TestApp,
+    actor: &Actor,
+    kind: &str,
+    external_id: &str,
+    secrets: serde_json::Value,
+) -> ChannelAccount {
     let body = app.connect_account(kind, external_id, secrets).await;
     let id: ChannelAccountId = body["id"].as_str().unwrap().parse().unwrap();
     app.service.get_account(actor, id).await.unwrap()
@@ -22,7 +28,11 @@ async fn line(app: &TestApp, actor: &Actor, kind: &str, external_id: &str, secre
 fn item(id: &str, from: &str, thread: ThreadRef, sent_at: OffsetDateTime) -> InboundItem {
     InboundItem {
         platform_message_id: id.into(),
-        sender: InboundSender { external_id: from.into(), name: Some(format!("Customer {from}")), ..Default::default() },
+        sender: InboundSender {
+            external_id: from.into(),
+            name: Some(format!("Customer {from}")),
+            ..Default::default()
+        },
         thread,
         body: Some(format!("message {id}")),
         attachments: vec![],
@@ -59,8 +69,8 @@ async fn ingest(app: &TestApp, account: &ChannelAccount, item: InboundItem) -> T
 async fn every_ticket_of_a_page_gets_the_reply_window_it_has_on_its_own() {
     let app = TestApp::spawn().await;
     let actor = app.service.authenticate_token(&app.token).await.unwrap();
-    let wechat = line(&app, &actor, "wechat", "gh_1", serde_json::json!({"token": "t", "app_id": "a", "app_secret": "s"}))
-        .await;
+    let wechat =
+        line(&app, &actor, "wechat", "gh_1", serde_json::json!({"token": "t", "app_id": "a", "app_secret": "s"})).await;
     let meta = serde_json::json!({"app_secret": "a", "verify_token": "v", "access_token": "t"});
     let whatsapp = line(&app, &actor, "whatsapp", "1555", meta.clone()).await;
     let messenger = line(&app, &actor, "messenger", "page-1", meta).await;
