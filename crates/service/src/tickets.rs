@@ -104,9 +104,7 @@ impl Service {
         ws: switchboard_domain::WorkspaceId,
         tickets: Vec<Ticket>,
     ) -> ServiceResult<Vec<TicketView>> {
-        let mut ids: Vec<_> = tickets.iter().map(|t| t.conversation_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids: Vec<_> = tickets.iter().map(|t| t.conversation_id).collect();
         let found: std::collections::HashMap<_, Conversation> =
             conversations::get_many(conn, ws, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
         let since: Vec<_> = found.values().map(|c| (c.id, c.last_inbound_at)).collect();

@@ -6,7 +6,7 @@ use switchboard_domain::{ChannelAccountId, Contact, ContactId, Identity, Identit
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::params::Params;
+use crate::params::{IN_LIST_MAX, Params, distinct};
 use crate::{Conn, Param, Result, StoreError, bind_all, from_millis, to_millis, with_conn};
 
 #[derive(sqlx::FromRow)]
@@ -118,17 +118,19 @@ pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ContactId) -> 
 /// participants of a public thread, the customers of a list). Merged-away contacts and ids of
 /// another workspace are left out; the order is unspecified.
 pub async fn get_many(conn: &mut Conn<'_>, workspace: WorkspaceId, ids: &[ContactId]) -> Result<Vec<Contact>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let ids = distinct(ids);
+    let mut found = Vec::with_capacity(ids.len());
+    for ids in ids.chunks(IN_LIST_MAX) {
+        let mut p = Params::default();
+        let ws = p.push(Param::Uuid(workspace.0));
+        let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+        let sql = format!("{CONTACT_COLUMNS} WHERE workspace_id = {ws} AND id IN ({list}) AND merged_into IS NULL");
+        let rows: Vec<ContactRow> = with_conn!(conn, c => {
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        found.extend(rows.into_iter().map(Contact::from));
     }
-    let mut p = Params::default();
-    let ws = p.push(Param::Uuid(workspace.0));
-    let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
-    let sql = format!("{CONTACT_COLUMNS} WHERE workspace_id = {ws} AND id IN ({list}) AND merged_into IS NULL");
-    let rows: Vec<ContactRow> = with_conn!(conn, c => {
-        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
-    });
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(found)
 }
 
 /// Contacts whose name, e-mail or phone contains `q` (all when `q` is empty), most recently
@@ -307,21 +309,22 @@ pub async fn identities_of_each(
     workspace: WorkspaceId,
     contacts: &[ContactId],
 ) -> Result<HashMap<ContactId, Vec<Identity>>> {
-    if contacts.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut p = Params::default();
-    let ws = p.push(Param::Uuid(workspace.0));
-    let list = contacts.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
-    let sql =
-        format!("{IDENTITY_COLUMNS} WHERE workspace_id = {ws} AND contact_id IN ({list}) ORDER BY created_at, id");
-    let rows: Vec<IdentityRow> = with_conn!(conn, c => {
-        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
-    });
     let mut each: HashMap<ContactId, Vec<Identity>> = HashMap::new();
-    for row in rows {
-        let identity = Identity::from(row);
-        each.entry(identity.contact_id).or_default().push(identity);
+    // A contact's identities all come from the one chunk that names it, so each list stays in
+    // order.
+    for contacts in distinct(contacts).chunks(IN_LIST_MAX) {
+        let mut p = Params::default();
+        let ws = p.push(Param::Uuid(workspace.0));
+        let list = contacts.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+        let sql =
+            format!("{IDENTITY_COLUMNS} WHERE workspace_id = {ws} AND contact_id IN ({list}) ORDER BY created_at, id");
+        let rows: Vec<IdentityRow> = with_conn!(conn, c => {
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        for row in rows {
+            let identity = Identity::from(row);
+            each.entry(identity.contact_id).or_default().push(identity);
+        }
     }
     Ok(each)
 }

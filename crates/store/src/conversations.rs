@@ -4,7 +4,7 @@ use switchboard_domain::{ChannelAccountId, ContactId, Conversation, Conversation
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::params::Params;
+use crate::params::{IN_LIST_MAX, Params, distinct};
 use crate::{Conn, Param, Result, bind_all, from_millis, parse, to_millis, with_conn};
 
 #[derive(sqlx::FromRow)]
@@ -67,17 +67,21 @@ pub async fn get_many(
     workspace: WorkspaceId,
     ids: &[ConversationId],
 ) -> Result<Vec<Conversation>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let ids = distinct(ids);
+    let mut found = Vec::with_capacity(ids.len());
+    for ids in ids.chunks(IN_LIST_MAX) {
+        let mut p = Params::default();
+        let ws = p.push(Param::Uuid(workspace.0));
+        let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+        let sql = format!("{COLUMNS} WHERE workspace_id = {ws} AND id IN ({list})");
+        let rows: Vec<Row> = with_conn!(conn, c => {
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        for row in rows {
+            found.push(row.into_conversation()?);
+        }
     }
-    let mut p = Params::default();
-    let ws = p.push(Param::Uuid(workspace.0));
-    let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
-    let sql = format!("{COLUMNS} WHERE workspace_id = {ws} AND id IN ({list})");
-    let rows: Vec<Row> = with_conn!(conn, c => {
-        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
-    });
-    rows.into_iter().map(Row::into_conversation).collect()
+    Ok(found)
 }
 
 /// A conversation to create.

@@ -210,30 +210,32 @@ pub async fn outbound_since_each(
     conn: &mut Conn<'_>,
     since: &[(ConversationId, Option<OffsetDateTime>)],
 ) -> Result<std::collections::HashMap<ConversationId, u32>> {
-    let since: std::collections::BTreeMap<ConversationId, Option<OffsetDateTime>> = since.iter().copied().collect();
-    if since.is_empty() {
-        return Ok(Default::default());
+    let since: Vec<(ConversationId, Option<OffsetDateTime>)> =
+        since.iter().copied().collect::<std::collections::BTreeMap<_, _>>().into_iter().collect();
+    let mut counts = std::collections::HashMap::with_capacity(since.len());
+    for since in since.chunks(crate::params::IN_LIST_MAX) {
+        // One indexable term per conversation (`messages_conversation`: conversation, created):
+        // both planners read each conversation's range of the index, as for a single count.
+        let mut p = crate::params::Params::default();
+        let terms = since
+            .iter()
+            .map(|(id, at)| {
+                let id = p.push(crate::Param::Uuid(id.0));
+                let at = p.push(crate::Param::Int(at.map(to_millis).unwrap_or(0)));
+                format!("(conversation_id = {id} AND created_at >= {at})")
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!(
+            "SELECT conversation_id, COUNT(*) FROM messages WHERE direction = 'outbound' AND ({terms}) \
+             GROUP BY conversation_id"
+        );
+        let rows: Vec<(Uuid, i64)> = with_conn!(conn, c => {
+            crate::bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        counts.extend(rows.into_iter().map(|(id, n)| (ConversationId::from(id), u32::try_from(n).unwrap_or(u32::MAX))));
     }
-    // One indexable term per conversation (`messages_conversation`: conversation, created):
-    // both planners read each conversation's range of the index, as for a single count.
-    let mut p = crate::params::Params::default();
-    let terms = since
-        .iter()
-        .map(|(id, at)| {
-            let id = p.push(crate::Param::Uuid(id.0));
-            let at = p.push(crate::Param::Int(at.map(to_millis).unwrap_or(0)));
-            format!("(conversation_id = {id} AND created_at >= {at})")
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    let sql = format!(
-        "SELECT conversation_id, COUNT(*) FROM messages WHERE direction = 'outbound' AND ({terms}) \
-         GROUP BY conversation_id"
-    );
-    let rows: Vec<(Uuid, i64)> = with_conn!(conn, c => {
-        crate::bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
-    });
-    Ok(rows.into_iter().map(|(id, n)| (id.into(), u32::try_from(n).unwrap_or(u32::MAX))).collect())
+    Ok(counts)
 }
 
 /// How many inbound messages each of `tickets` holds.

@@ -169,3 +169,26 @@ async fn identities_of_many_contacts_come_grouped_by_contact_oldest_first() {
     expected.sort();
     assert_eq!(ids, expected);
 }
+
+#[tokio::test]
+async fn a_read_of_more_ids_than_one_statement_binds_finds_each_of_them_once() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    let (ws, account) = workspace(&db, "Acme").await;
+    let mut tx = db.begin().await.unwrap();
+    let mut conn = tx.conn();
+    // The participants of a viral post.
+    let mut ids = Vec::new();
+    for n in 0..2100 {
+        let contact = contacts::create(&mut conn, ws, &Default::default(), epoch()).await.unwrap();
+        let sender = InboundSender { external_id: format!("psid-{n}"), ..Default::default() };
+        contacts::create_identity(&mut conn, ws, contact, account.id, &sender, epoch()).await.unwrap();
+        ids.push(contact);
+    }
+    // The first ones again, as a customer who is also a participant.
+    let asked: Vec<ContactId> = ids.iter().chain(&ids[..10]).copied().collect();
+    assert_eq!(contacts::get_many(&mut conn, ws, &asked).await.unwrap().len(), 2100);
+    let each = contacts::identities_of_each(&mut conn, ws, &asked).await.unwrap();
+    assert_eq!(each.len(), 2100);
+    assert!(each.values().all(|identities| identities.len() == 1));
+}
