@@ -109,7 +109,7 @@ impl Service {
     }
 }
 
-/// `found` with their identities, in their order: one query whatever their number.
+/// `found` with their identities, in their order: one query for a page.
 pub(crate) async fn contact_views(
     conn: &mut switchboard_store::Conn<'_>,
     ws: switchboard_domain::WorkspaceId,

@@ -114,7 +114,7 @@ pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ContactId) -> 
     Ok(get_many(conn, workspace, &[id]).await?.pop())
 }
 
-/// The live contacts of the workspace among `ids`, in one query whatever their number (the
+/// The live contacts of the workspace among `ids`, in one query per thousand ids (the
 /// participants of a public thread, the customers of a list). Merged-away contacts and ids of
 /// another workspace are left out; the order is unspecified.
 pub async fn get_many(conn: &mut Conn<'_>, workspace: WorkspaceId, ids: &[ContactId]) -> Result<Vec<Contact>> {
@@ -302,7 +302,7 @@ pub async fn identities_of(conn: &mut Conn<'_>, workspace: WorkspaceId, contact:
     Ok(identities_of_each(conn, workspace, &[contact]).await?.remove(&contact).unwrap_or_default())
 }
 
-/// [`identities_of`] several contacts, in one query whatever their number (a page of
+/// [`identities_of`] several contacts, in one query per thousand ids (a page of
 /// contacts, the users a search found). A contact without identities is left out of the map.
 pub async fn identities_of_each(
     conn: &mut Conn<'_>,

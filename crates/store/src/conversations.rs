@@ -59,7 +59,7 @@ pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ConversationId
     Ok(get_many(conn, workspace, &[id]).await?.pop())
 }
 
-/// The conversations of the workspace among `ids`, in one query whatever their number (a
+/// The conversations of the workspace among `ids`, in one query per thousand ids (a
 /// page of tickets loads its conversations with it). Ids of another workspace, or of none,
 /// are left out; the order is unspecified.
 pub async fn get_many(

@@ -202,8 +202,8 @@ pub async fn outbound_since(
     Ok(counts.get(&conversation).copied().unwrap_or(0))
 }
 
-/// [`outbound_since`] of several conversations, each with its own `since`, in one query
-/// whatever their number (a page of tickets computes its reply windows with it). A
+/// [`outbound_since`] of several conversations, each with its own `since`, in one query per
+/// thousand conversations (a page of tickets computes its reply windows with it). A
 /// conversation without outbound messages since its instant is left out of the map (count 0).
 /// A conversation named twice is counted from the last instant given for it.
 pub async fn outbound_since_each(
