@@ -55,12 +55,8 @@ impl Service {
         let mut conn = pooled.conn();
         let found = contacts::list(&mut conn, actor.workspace(), q, cursor, limit + 1).await?;
         let (found, next_cursor) = crate::page(found, limit, |c| (switchboard_store::to_millis(c.updated_at), c.id.0));
-        let mut views = Vec::with_capacity(found.len());
-        for contact in found {
-            let identities = contacts::identities_of(&mut conn, actor.workspace(), contact.id).await?;
-            views.push(ContactView { contact, identities });
-        }
-        Ok(ContactPage { contacts: views, next_cursor })
+        let contacts = contact_views(&mut conn, actor.workspace(), found).await?;
+        Ok(ContactPage { contacts, next_cursor })
     }
 
     pub async fn get_contact(&self, actor: &Actor, id: ContactId) -> ServiceResult<ContactView> {
@@ -126,6 +122,23 @@ impl Service {
     }
 }
 
+/// `found` with their identities, in their order: one query for a page.
+pub(crate) async fn contact_views(
+    conn: &mut switchboard_store::Conn<'_>,
+    ws: switchboard_domain::WorkspaceId,
+    found: Vec<Contact>,
+) -> ServiceResult<Vec<ContactView>> {
+    let ids: Vec<ContactId> = found.iter().map(|c| c.id).collect();
+    let identities = contacts::identities_of_each(conn, ws, &ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|contact| {
+            let identities = identities.get(&contact.id).cloned().unwrap_or_default();
+            ContactView { contact, identities }
+        })
+        .collect())
+}
+
 /// Merges contact `from` into `into` inside the caller's transaction: identities,
 /// conversations and tickets move, each moved ticket logs a `merged` event, and fields the
 /// survivor lacks are taken from the merged contact. Shared by agents' merges and the widget
@@ -160,12 +173,14 @@ impl Service {
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
         let found = contacts::duplicates_of(&mut conn, actor.workspace(), id, MAX_DUPLICATES).await?;
-        let mut out = Vec::with_capacity(found.len());
-        for d in found {
-            if let Some(contact) = contacts::get(&mut conn, actor.workspace(), d.contact_id).await? {
-                out.push(SuggestedDuplicate { contact, field: d.field, value: d.value });
-            }
-        }
-        Ok(out)
+        let ids: Vec<ContactId> = found.iter().map(|d| d.contact_id).collect();
+        let mut people = contacts::get_many(&mut conn, actor.workspace(), &ids).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|d| {
+                let at = people.iter().position(|c| c.id == d.contact_id)?;
+                Some(SuggestedDuplicate { contact: people.swap_remove(at), field: d.field, value: d.value })
+            })
+            .collect())
     }
 }

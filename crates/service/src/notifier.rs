@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 use switchboard_domain::channel::MESSAGING_SUPPORT_TAG;
-use switchboard_domain::{ChannelKind, TicketId, TicketStatus};
+use switchboard_domain::{ChannelKind, ContactId, TicketId, TicketStatus};
 use switchboard_store::tickets::{AssigneeFilter, TicketFilter};
-use switchboard_store::{contacts, messages, tickets};
+use switchboard_store::{messages, tickets};
 use time::OffsetDateTime;
 
 use crate::{Actor, Service, ServiceResult};
@@ -69,27 +69,24 @@ impl Service {
             let found = tickets::list(&mut conn, ws, &filter, None, NOTIFIER_ROWS).await?;
             let ids: Vec<TicketId> = found.iter().map(|t| t.id).collect();
             let counts = messages::inbound_counts(&mut conn, ws, &ids).await?;
-            let mut rows = Vec::with_capacity(found.len());
-            for t in found {
-                let customer = match t.contact_id {
-                    Some(c) => match contacts::get(&mut conn, ws, c).await? {
-                        Some(contact) => crate::overview::named(&mut conn, contact).await?.name,
-                        None => None,
-                    },
-                    None => None,
-                };
-                let inbound = counts.get(&t.id).copied().unwrap_or(0);
-                rows.push(NotifierRow {
-                    ticket_id: t.id,
-                    number: t.number,
-                    status: t.status,
-                    channel: t.channel,
-                    customer,
-                    subject: t.subject,
-                    activity: if inbound <= 1 { Activity::StartedNewChat } else { Activity::Replied },
-                    updated_at: t.updated_at,
-                });
-            }
+            let customers: Vec<ContactId> = found.iter().filter_map(|t| t.contact_id).collect();
+            let customers = crate::overview::named_contacts(&mut conn, ws, &customers).await?;
+            let rows = found
+                .into_iter()
+                .map(|t| {
+                    let inbound = counts.get(&t.id).copied().unwrap_or(0);
+                    NotifierRow {
+                        ticket_id: t.id,
+                        number: t.number,
+                        status: t.status,
+                        channel: t.channel,
+                        customer: t.contact_id.and_then(|c| customers.get(&c)).and_then(|c| c.name.clone()),
+                        subject: t.subject,
+                        activity: if inbound <= 1 { Activity::StartedNewChat } else { Activity::Replied },
+                        updated_at: t.updated_at,
+                    }
+                })
+                .collect();
             tabs.push(rows);
         }
         let unassigned_waiting = !tickets::list(&mut conn, ws, &waiting, None, 1).await?.is_empty();

@@ -32,7 +32,7 @@ pub struct TicketOverview {
     pub events: Vec<Event>,
     pub account: ChannelAccount,
     /// The customer of a direct ticket. Contacts here carry a name to show when a platform
-    /// gave one (see [`named`]).
+    /// gave one (see [`named_contacts`]).
     pub contact: Option<Contact>,
     /// Everyone who wrote in a public thread.
     pub participants: Vec<Contact>,
@@ -130,20 +130,12 @@ impl Service {
         let account = accounts::get(&mut conn, ws, ticket.channel_account_id)
             .await?
             .ok_or(ServiceError::NotFound("channel account"))?;
-        let contact = match ticket.contact_id {
-            Some(c) => contacts::get(&mut conn, ws, c).await?,
-            None => None,
-        };
-        let contact = match contact {
-            Some(c) => Some(named(&mut conn, c).await?),
-            None => None,
-        };
-        let mut participants = Vec::with_capacity(ticket.participants.len());
-        for p in &ticket.participants {
-            if let Some(c) = contacts::get(&mut conn, ws, *p).await? {
-                participants.push(named(&mut conn, c).await?);
-            }
-        }
+        // The customer and everyone who wrote in a public thread (hundreds on a busy post): two
+        // queries for all of them.
+        let people: Vec<ContactId> = ticket.contact_id.into_iter().chain(ticket.participants.iter().copied()).collect();
+        let people = named_contacts(&mut conn, ws, &people).await?;
+        let contact = ticket.contact_id.and_then(|c| people.get(&c).cloned());
+        let participants = ticket.participants.iter().filter_map(|p| people.get(p).cloned()).collect();
         let agents = agents::list(&mut conn, ws).await?;
         let online = agents::online(&mut conn, ws).await?;
         let teams = agents::list_teams(&mut conn, ws).await?;
@@ -268,17 +260,29 @@ impl Service {
     }
 }
 
-/// The contact with a name to show: their own, else the one a platform gave an identity of
-/// theirs, else `@username` (comments often carry only that).
-pub(crate) async fn named(conn: &mut switchboard_store::Conn<'_>, mut contact: Contact) -> ServiceResult<Contact> {
-    if contact.name.is_none() {
-        let identities = contacts::identities_of(conn, contact.workspace_id, contact.id).await?;
-        contact.name = identities
-            .iter()
-            .find_map(|i| i.name.clone())
-            .or_else(|| identities.iter().find_map(|i| i.username.as_ref().map(|u| format!("@{u}"))));
-    }
-    Ok(contact)
+/// The live contacts among `ids`, by id, each with a name to show: their own, else the one a
+/// platform gave an identity of theirs, else `@username` (comments often carry only that).
+/// Two queries whatever their number (the second only for contacts without a name).
+pub(crate) async fn named_contacts(
+    conn: &mut switchboard_store::Conn<'_>,
+    ws: switchboard_domain::WorkspaceId,
+    ids: &[ContactId],
+) -> ServiceResult<HashMap<ContactId, Contact>> {
+    let found = contacts::get_many(conn, ws, ids).await?;
+    let unnamed: Vec<ContactId> = found.iter().filter(|c| c.name.is_none()).map(|c| c.id).collect();
+    let identities = contacts::identities_of_each(conn, ws, &unnamed).await?;
+    Ok(found
+        .into_iter()
+        .map(|mut contact| {
+            if let (None, Some(identities)) = (&contact.name, identities.get(&contact.id)) {
+                contact.name = identities
+                    .iter()
+                    .find_map(|i| i.name.clone())
+                    .or_else(|| identities.iter().find_map(|i| i.username.as_ref().map(|u| format!("@{u}"))));
+            }
+            (contact.id, contact)
+        })
+        .collect())
 }
 
 /// Templates that can be sent: the platform approved them, or they were made here.

@@ -272,10 +272,7 @@ impl Service {
             let mut conn = pooled.conn();
             match contacts::search(&mut conn, &scope, &query, limit).await? {
                 Some(found) => {
-                    for contact in found {
-                        let identities = contacts::identities_of(&mut conn, actor.workspace(), contact.id).await?;
-                        results.users.push(ContactView { contact, identities });
-                    }
+                    results.users = crate::contacts::contact_views(&mut conn, actor.workspace(), found).await?;
                 }
                 None if query.kind == Some(ResultType::User) => {
                     return Err(ServiceError::invalid(

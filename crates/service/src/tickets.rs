@@ -72,22 +72,53 @@ async fn send_context(
     conversation: &Conversation,
     now: OffsetDateTime,
 ) -> ServiceResult<SendContext> {
-    Ok(SendContext {
+    let sent = messages::outbound_since(conn, conversation.id, conversation.last_inbound_at).await?;
+    Ok(context_of(channel, conversation, now, sent))
+}
+
+/// The reply rules' view of a conversation that got `sent` outbound messages since its last
+/// inbound one.
+fn context_of(channel: ChannelKind, conversation: &Conversation, now: OffsetDateTime, sent: u32) -> SendContext {
+    SendContext {
         channel,
         conversation: conversation.kind,
         last_inbound_at: conversation.last_inbound_at,
         now,
-        sent_since_last_inbound: messages::outbound_since(conn, conversation.id, conversation.last_inbound_at).await?,
-    })
+        sent_since_last_inbound: sent,
+    }
 }
 
 impl Service {
     async fn view(&self, conn: &mut Conn<'_>, ticket: Ticket) -> ServiceResult<TicketView> {
-        let conversation = conversations::get(conn, ticket.workspace_id, ticket.conversation_id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        let ctx = send_context(conn, ticket.channel, &conversation, self.now()).await?;
-        Ok(TicketView { ticket, reply_window: reply_rules::reply_window(&ctx) })
+        let ws = ticket.workspace_id;
+        self.ticket_views(conn, ws, vec![ticket]).await?.pop().ok_or(ServiceError::NotFound("ticket"))
+    }
+
+    /// The tickets of workspace `ws` with their reply windows, in their order: two queries
+    /// (their conversations, then the outbound messages of each since its last inbound one)
+    /// whatever their number, so that a page costs the same few round trips on PostgreSQL
+    /// for 1 ticket or 100.
+    async fn ticket_views(
+        &self,
+        conn: &mut Conn<'_>,
+        ws: switchboard_domain::WorkspaceId,
+        tickets: Vec<Ticket>,
+    ) -> ServiceResult<Vec<TicketView>> {
+        let ids: Vec<_> = tickets.iter().map(|t| t.conversation_id).collect();
+        let found: std::collections::HashMap<_, Conversation> =
+            conversations::get_many(conn, ws, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let since: Vec<_> = found.values().map(|c| (c.id, c.last_inbound_at)).collect();
+        let sent = messages::outbound_since_each(conn, &since).await?;
+        let now = self.now();
+        tickets
+            .into_iter()
+            .map(|ticket| {
+                let conversation = found.get(&ticket.conversation_id).ok_or(ServiceError::NotFound("conversation"))?;
+                let sent = sent.get(&conversation.id).copied().unwrap_or(0);
+                let ctx = context_of(ticket.channel, conversation, now, sent);
+                Ok(TicketView { ticket, reply_window: reply_rules::reply_window(&ctx) })
+            })
+            .collect()
     }
 
     async fn load(&self, conn: &mut Conn<'_>, actor: &Actor, id: TicketId) -> ServiceResult<Ticket> {
@@ -115,11 +146,8 @@ impl Service {
         // The cursor holds the key of the list's order (activity, creation or status rank).
         let order = tickets::Order::of(filter);
         let (found, next_cursor) = crate::page(found, limit, |t| (order.key_of(t), t.id.0));
-        let mut views = Vec::with_capacity(found.len());
-        for ticket in found {
-            views.push(self.view(&mut conn, ticket).await?);
-        }
-        Ok(TicketPage { tickets: views, next_cursor })
+        let tickets = self.ticket_views(&mut conn, actor.workspace(), found).await?;
+        Ok(TicketPage { tickets, next_cursor })
     }
 
     pub async fn list_messages(&self, actor: &Actor, id: TicketId) -> ServiceResult<Vec<Message>> {

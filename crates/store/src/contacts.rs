@@ -1,10 +1,12 @@
 //! Contacts (customers) and their identities on each channel account.
 
+use std::collections::HashMap;
+
 use switchboard_domain::{ChannelAccountId, Contact, ContactId, Identity, IdentityId, InboundSender, WorkspaceId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::params::Params;
+use crate::params::{IN_LIST_MAX, Params, distinct};
 use crate::{Conn, Param, Result, StoreError, bind_all, from_millis, to_millis, with_conn};
 
 #[derive(sqlx::FromRow)]
@@ -109,16 +111,26 @@ pub async fn create(
 
 /// A live (not merged away) contact of the workspace.
 pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ContactId) -> Result<Option<Contact>> {
-    let row: Option<ContactRow> = with_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CONTACT_COLUMNS} WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL"
-        )))
-        .bind(workspace.0)
-        .bind(id.0)
-        .fetch_optional(&mut *c)
-        .await?
-    });
-    Ok(row.map(Into::into))
+    Ok(get_many(conn, workspace, &[id]).await?.pop())
+}
+
+/// The live contacts of the workspace among `ids`, in one query per thousand ids (the
+/// participants of a public thread, the customers of a list). Merged-away contacts and ids of
+/// another workspace are left out; the order is unspecified.
+pub async fn get_many(conn: &mut Conn<'_>, workspace: WorkspaceId, ids: &[ContactId]) -> Result<Vec<Contact>> {
+    let ids = distinct(ids);
+    let mut found = Vec::with_capacity(ids.len());
+    for ids in ids.chunks(IN_LIST_MAX) {
+        let mut p = Params::default();
+        let ws = p.push(Param::Uuid(workspace.0));
+        let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+        let sql = format!("{CONTACT_COLUMNS} WHERE workspace_id = {ws} AND id IN ({list}) AND merged_into IS NULL");
+        let rows: Vec<ContactRow> = with_conn!(conn, c => {
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        found.extend(rows.into_iter().map(Contact::from));
+    }
+    Ok(found)
 }
 
 /// The names of the contacts `ids` (a page's requesters), in one query; unnamed ones are left out.
@@ -307,17 +319,36 @@ pub async fn refresh_identity(
     Ok(())
 }
 
+/// The contact's identities, oldest first.
 pub async fn identities_of(conn: &mut Conn<'_>, workspace: WorkspaceId, contact: ContactId) -> Result<Vec<Identity>> {
-    let rows: Vec<IdentityRow> = with_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{IDENTITY_COLUMNS} WHERE workspace_id = $1 AND contact_id = $2 ORDER BY created_at, id"
-        )))
-        .bind(workspace.0)
-        .bind(contact.0)
-        .fetch_all(&mut *c)
-        .await?
-    });
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(identities_of_each(conn, workspace, &[contact]).await?.remove(&contact).unwrap_or_default())
+}
+
+/// [`identities_of`] several contacts, in one query per thousand ids (a page of
+/// contacts, the users a search found). A contact without identities is left out of the map.
+pub async fn identities_of_each(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    contacts: &[ContactId],
+) -> Result<HashMap<ContactId, Vec<Identity>>> {
+    let mut each: HashMap<ContactId, Vec<Identity>> = HashMap::new();
+    // A contact's identities all come from the one chunk that names it, so each list stays in
+    // order.
+    for contacts in distinct(contacts).chunks(IN_LIST_MAX) {
+        let mut p = Params::default();
+        let ws = p.push(Param::Uuid(workspace.0));
+        let list = contacts.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+        let sql =
+            format!("{IDENTITY_COLUMNS} WHERE workspace_id = {ws} AND contact_id IN ({list}) ORDER BY created_at, id");
+        let rows: Vec<IdentityRow> = with_conn!(conn, c => {
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        for row in rows {
+            let identity = Identity::from(row);
+            each.entry(identity.contact_id).or_default().push(identity);
+        }
+    }
+    Ok(each)
 }
 
 /// The identity of `contact` on `account`, if it has one (the most recent if several).

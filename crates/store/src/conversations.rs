@@ -4,7 +4,8 @@ use switchboard_domain::{ChannelAccountId, ContactId, Conversation, Conversation
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Conn, Result, from_millis, parse, to_millis, with_conn};
+use crate::params::{IN_LIST_MAX, Params, distinct};
+use crate::{Conn, Param, Result, bind_all, from_millis, parse, to_millis, with_conn};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -55,14 +56,32 @@ pub async fn find(
 }
 
 pub async fn get(conn: &mut Conn<'_>, workspace: WorkspaceId, id: ConversationId) -> Result<Option<Conversation>> {
-    let row: Option<Row> = with_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE workspace_id = $1 AND id = $2")))
-            .bind(workspace.0)
-            .bind(id.0)
-            .fetch_optional(&mut *c)
-            .await?
-    });
-    row.map(Row::into_conversation).transpose()
+    Ok(get_many(conn, workspace, &[id]).await?.pop())
+}
+
+/// The conversations of the workspace among `ids`, in one query per thousand ids (a
+/// page of tickets loads its conversations with it). Ids of another workspace, or of none,
+/// are left out; the order is unspecified.
+pub async fn get_many(
+    conn: &mut Conn<'_>,
+    workspace: WorkspaceId,
+    ids: &[ConversationId],
+) -> Result<Vec<Conversation>> {
+    let ids = distinct(ids);
+    let mut found = Vec::with_capacity(ids.len());
+    for ids in ids.chunks(IN_LIST_MAX) {
+        let mut p = Params::default();
+        let ws = p.push(Param::Uuid(workspace.0));
+        let list = ids.iter().map(|id| p.push(Param::Uuid(id.0))).collect::<Vec<_>>().join(", ");
+        let sql = format!("{COLUMNS} WHERE workspace_id = {ws} AND id IN ({list})");
+        let rows: Vec<Row> = with_conn!(conn, c => {
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        for row in rows {
+            found.push(row.into_conversation()?);
+        }
+    }
+    Ok(found)
 }
 
 /// A conversation to create.

@@ -198,16 +198,44 @@ pub async fn outbound_since(
     conversation: ConversationId,
     since: Option<OffsetDateTime>,
 ) -> Result<u32> {
-    let n: i64 = with_conn!(conn, c => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND direction = 'outbound' AND created_at >= $2",
-        )
-        .bind(conversation.0)
-        .bind(since.map(to_millis).unwrap_or(0))
-        .fetch_one(&mut *c)
-        .await?
-    });
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    let counts = outbound_since_each(conn, &[(conversation, since)]).await?;
+    Ok(counts.get(&conversation).copied().unwrap_or(0))
+}
+
+/// [`outbound_since`] of several conversations, each with its own `since`, in one query per
+/// thousand conversations (a page of tickets computes its reply windows with it). A
+/// conversation without outbound messages since its instant is left out of the map (count 0).
+/// A conversation named twice is counted from the last instant given for it.
+pub async fn outbound_since_each(
+    conn: &mut Conn<'_>,
+    since: &[(ConversationId, Option<OffsetDateTime>)],
+) -> Result<std::collections::HashMap<ConversationId, u32>> {
+    let since: Vec<(ConversationId, Option<OffsetDateTime>)> =
+        since.iter().copied().collect::<std::collections::BTreeMap<_, _>>().into_iter().collect();
+    let mut counts = std::collections::HashMap::with_capacity(since.len());
+    for since in since.chunks(crate::params::IN_LIST_MAX) {
+        // One indexable term per conversation (`messages_conversation`: conversation, created):
+        // both planners read each conversation's range of the index, as for a single count.
+        let mut p = crate::params::Params::default();
+        let terms = since
+            .iter()
+            .map(|(id, at)| {
+                let id = p.push(crate::Param::Uuid(id.0));
+                let at = p.push(crate::Param::Int(at.map(to_millis).unwrap_or(0)));
+                format!("(conversation_id = {id} AND created_at >= {at})")
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!(
+            "SELECT conversation_id, COUNT(*) FROM messages WHERE direction = 'outbound' AND ({terms}) \
+             GROUP BY conversation_id"
+        );
+        let rows: Vec<(Uuid, i64)> = with_conn!(conn, c => {
+            crate::bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
+        });
+        counts.extend(rows.into_iter().map(|(id, n)| (ConversationId::from(id), u32::try_from(n).unwrap_or(u32::MAX))));
+    }
+    Ok(counts)
 }
 
 /// How many inbound messages each of `tickets` holds.

@@ -46,3 +46,17 @@ impl Params {
         format!("${}", self.0.len())
     }
 }
+
+/// The most ids one `IN (…)` list binds. A read of more (the participants of a viral post) runs
+/// once per this many: statements stay far below SQLite's 32,766 and PostgreSQL's 65,535
+/// parameters.
+pub(crate) const IN_LIST_MAX: usize = 1000;
+
+/// `ids` without repeats, for an `IN (…)` list read in chunks (a repeat in two chunks would
+/// return its rows twice).
+pub(crate) fn distinct<T: Ord + Copy>(ids: &[T]) -> Vec<T> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
