@@ -53,7 +53,13 @@ impl Service {
         let limit = crate::page_limit(limit);
         let mut pooled = self.db().acquire().await?;
         let mut conn = pooled.conn();
-        let found = contacts::list(&mut conn, actor.workspace(), q, cursor, limit + 1).await?;
+        // `q` is the search language, as the search box reads it for users.
+        let query = q.filter(|q| !q.trim().is_empty()).map(crate::search::parse_query).transpose()?;
+        let scope = self.scope(actor);
+        let found =
+            contacts::list(&mut conn, actor.workspace(), query.as_ref().map(|q| (&scope, q)), cursor, limit + 1)
+                .await?
+                .ok_or_else(crate::search::users_have_no_ticket_fields)?;
         let (found, next_cursor) = crate::page(found, limit, |c| (switchboard_store::to_millis(c.updated_at), c.id.0));
         let contacts = contact_views(&mut conn, actor.workspace(), found).await?;
         Ok(ContactPage { contacts, next_cursor })

@@ -77,13 +77,22 @@ pub struct SearchResults {
     pub tickets: Vec<TicketView>,
 }
 
+/// The 422 of a user search that names ticket fields.
+pub(crate) fn users_have_no_ticket_fields() -> ServiceError {
+    ServiceError::invalid(
+        "q",
+        "users are searched by name, email, phone, handles and dates; ticket fields such as status, tags or \
+         field.<key> find tickets (type:ticket, or GET /api/v1/tickets?q=)",
+    )
+}
+
 /// Parses query text, answering a 400 that says where and why when it does not parse.
 pub fn parse_query(text: &str) -> ServiceResult<Query> {
     search::parse(text).map_err(ServiceError::InvalidQuery)
 }
 
 impl Service {
-    fn scope(&self, actor: &Actor) -> Scope {
+    pub(crate) fn scope(&self, actor: &Actor) -> Scope {
         Scope { workspace: actor.workspace(), me: actor.agent.id, now: self.now() }
     }
 
@@ -274,13 +283,7 @@ impl Service {
                 Some(found) => {
                     results.users = crate::contacts::contact_views(&mut conn, actor.workspace(), found).await?;
                 }
-                None if query.kind == Some(ResultType::User) => {
-                    return Err(ServiceError::invalid(
-                        "q",
-                        "type:user searches users by name, email, phone, handles and dates; ticket fields \
-                         such as status or tags need type:ticket",
-                    ));
-                }
+                None if query.kind == Some(ResultType::User) => return Err(users_have_no_ticket_fields()),
                 None => {}
             }
         }

@@ -155,37 +155,37 @@ pub async fn names_of(
     Ok(rows.into_iter().map(|(id, name)| (id.into(), name)).collect())
 }
 
-/// Contacts whose name, e-mail or phone contains `q` (all when `q` is empty), most recently
-/// updated first, after the `(updated_at, id)` cursor.
+/// Contacts matching `query` of the search language (all without one), most recently updated
+/// first, after the `(updated_at, id)` cursor; `None` when the query names a field contacts do
+/// not have (see [`crate::search::applies_to_users`]).
 pub async fn list(
     conn: &mut Conn<'_>,
     workspace: WorkspaceId,
-    q: Option<&str>,
+    query: Option<(&crate::search::Scope, &switchboard_domain::search::Query)>,
     after: Option<(i64, Uuid)>,
     limit: i64,
-) -> Result<Vec<Contact>> {
+) -> Result<Option<Vec<Contact>>> {
     let mut p = Params::default();
-    let mut sql =
-        format!("{CONTACT_COLUMNS} WHERE workspace_id = {} AND merged_into IS NULL", p.push(Param::Uuid(workspace.0)));
-    if let Some(q) = q.filter(|q| !q.trim().is_empty()) {
-        let like =
-            format!("%{}%", q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let n = p.push(Param::Text(like));
-        sql.push_str(&format!(
-            " AND (LOWER(COALESCE(name, '')) LIKE {n} ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE {n} ESCAPE '\\' \
-             OR COALESCE(phone, '') LIKE {n} ESCAPE '\\')"
-        ));
+    let mut sql = format!(
+        "{CONTACT_COLUMNS} c WHERE c.workspace_id = {} AND c.merged_into IS NULL",
+        p.push(Param::Uuid(workspace.0))
+    );
+    if let Some((scope, query)) = query {
+        let Some(cond) = crate::search::contact_condition(conn.backend(), scope, query, &mut p) else {
+            return Ok(None);
+        };
+        sql.push_str(&format!(" AND {cond}"));
     }
     if let Some((at, id)) = after {
         let a = p.push(Param::Int(at));
         let i = p.push(Param::Uuid(id));
-        sql.push_str(&format!(" AND (updated_at < {a} OR (updated_at = {a} AND id < {i}))"));
+        sql.push_str(&format!(" AND (c.updated_at < {a} OR (c.updated_at = {a} AND c.id < {i}))"));
     }
-    sql.push_str(&format!(" ORDER BY updated_at DESC, id DESC LIMIT {}", p.push(Param::Int(limit))));
+    sql.push_str(&format!(" ORDER BY c.updated_at DESC, c.id DESC LIMIT {}", p.push(Param::Int(limit))));
     let rows: Vec<ContactRow> = with_conn!(conn, c => {
         bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &p.0).fetch_all(&mut *c).await?
     });
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(Some(rows.into_iter().map(Into::into).collect()))
 }
 
 /// Changes to a contact's profile. `None` leaves a field as it is; `Some(None)` clears it.

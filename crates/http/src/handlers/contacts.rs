@@ -16,7 +16,9 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ContactQuery {
-    /// Part of a name, e-mail or phone number.
+    /// The search language, for users: free text (any part of a name, e-mail, phone number as typed or
+    /// by its digits, or platform handle) and `name:`, `email:`, `phone:`, `whatsapp:`, `line:`, `instagram:`,
+    /// `x:`, `telegram:`, `created`/`updated` dates.
     pub q: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 25
@@ -25,7 +27,9 @@ pub struct ContactQuery {
 
 /// Contacts, most recently updated first.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery),
-    responses((status = 200, body = ContactList)))]
+    responses((status = 200, body = ContactList),
+        (status = 400, description = "`q` does not parse: where and why", body = ErrorBody),
+        (status = 422, description = "`q` names ticket fields", body = ErrorBody)))]
 pub async fn list_contacts(
     State(state): State<AppState>,
     Authed(actor): Authed,
