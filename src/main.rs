@@ -123,6 +123,10 @@ enum BenchCommand {
         /// An admin's API token (to connect the bench's line and check what was stored).
         #[arg(long, env = "SWITCHBOARD_TOKEN")]
         token: String,
+        /// `api`, the generic signed webhook (cheapest to build), or a platform the simulator
+        /// speaks (`whatsapp` with Meta's signature, `telegram`, …; one message per webhook).
+        #[arg(long, default_value = "api")]
+        kind: String,
         /// Offer this many messages per second on a fixed schedule (open loop; latency from
         /// each request's due time).
         #[arg(long, group = "mode")]
@@ -271,7 +275,19 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench {
             command:
-                BenchCommand::Ingest { url, token, rate, max, seconds, concurrency, customers, batch, server_pid, verify },
+                BenchCommand::Ingest {
+                    url,
+                    token,
+                    kind,
+                    rate,
+                    max,
+                    seconds,
+                    concurrency,
+                    customers,
+                    batch,
+                    server_pid,
+                    verify,
+                },
         } => {
             if rate.is_none() && !max {
                 anyhow::bail!("say --rate N (open loop) or --max (closed loop)");
@@ -279,6 +295,7 @@ async fn main() -> anyhow::Result<()> {
             bench_ingest::run(bench_ingest::Options {
                 url,
                 token,
+                kind: kind.parse()?,
                 rate,
                 seconds,
                 concurrency,

@@ -39,38 +39,47 @@ pub fn reference(run: u64, message: u64) -> String {
     format!("zq{run}x{message}")
 }
 
+/// What the customer writes in message `message` of run `run` (plain text, no JSON escapes needed).
+pub fn message_text(run: u64, message: u64) -> String {
+    format!("{} (ref {})", TEXTS[(message % TEXTS.len() as u64) as usize], reference(run, message))
+}
+
 /// Writes the generic webhook's body for messages `first..first + batch` of run `run`.
 pub fn webhook_body(out: &mut Vec<u8>, run: u64, first: u64, batch: u64, customers: u64) {
-    let mut body = String::with_capacity(160 * batch as usize);
-    body.push_str(r#"{"messages":["#);
+    out.clear();
+    let mut body = Adapter(out);
+    let _ = body.write_str(r#"{"messages":["#);
     for m in first..first + batch {
         let c = customer_of(m, customers);
         if m != first {
-            body.push(',');
+            let _ = body.write_char(',');
         }
         let _ = write!(
             body,
-            r#"{{"id":"{run}-{m}","from":{{"id":"{run}-c{c}","name":"Customer {c}"}},"text":"{} (ref {})"}}"#,
-            TEXTS[(m % TEXTS.len() as u64) as usize],
-            reference(run, m),
+            r#"{{"id":"{run}-{m}","from":{{"id":"{run}-c{c}","name":"Customer {c}"}},"text":"{}"}}"#,
+            message_text(run, m),
         );
     }
-    body.push_str("]}");
-    out.clear();
-    out.extend_from_slice(body.as_bytes());
+    let _ = body.write_str("]}");
 }
 
-/// A whole signed `POST /webhooks/api/{account}` request, ready to write on a connection.
+/// A whole `POST {target}` request with these headers and body, ready to write on a connection.
+pub fn request(out: &mut Vec<u8>, host: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) {
+    out.clear();
+    let mut head = Adapter(out);
+    let _ = write!(head, "POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+/// A whole signed `POST /webhooks/api/{account}` request (the generic webhook).
 pub fn signed_request(out: &mut Vec<u8>, host: &str, account: &str, secret: &str, body: &[u8]) {
     let signature = switchboard_channels::signature::hmac_sha256_hex(secret.as_bytes(), body);
-    out.clear();
-    let _ = write!(
-        Adapter(out),
-        "POST /webhooks/api/{account} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nX-Switchboard-Signature: sha256={signature}\r\n\r\n",
-        body.len()
-    );
-    out.extend_from_slice(body);
+    let headers = [("Content-Type", "application/json"), ("X-Switchboard-Signature", &format!("sha256={signature}"))];
+    request(out, host, &format!("/webhooks/api/{account}"), &headers, body);
 }
 
 /// `fmt::Write` into a byte buffer.
