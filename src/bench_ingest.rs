@@ -321,12 +321,12 @@ fn report(options: &Options, plan: &Plan, shared: &Shared, tally: &mut Tally, el
         )
     };
     println!("\noffered: {offered}");
-    println!(
-        "achieved: {:.0} messages/s acknowledged ({acked} in {elapsed:.1}s); {} new tickets, {} threaded onto existing ones",
-        acked as f64 / elapsed,
-        tally.created,
-        tally.appended
-    );
+    let threading = if plan.kind == ChannelKind::Api {
+        format!("{} new tickets, {} threaded onto existing ones", tally.created, tally.appended)
+    } else {
+        "the platform's answers do not say which made new tickets".to_owned()
+    };
+    println!("achieved: {:.0} messages/s acknowledged ({acked} in {elapsed:.1}s); {threading}", acked as f64 / elapsed);
     if options.rate.is_some() {
         line("acknowledgement, from each request's due time (coordinated omission corrected)", &tally.latencies);
         line("service time, from the request leaving", &tally.service);
