@@ -168,11 +168,8 @@ async fn try_batch(
 ) -> Result<(Vec<ServiceResult<Vec<ItemReport>>>, Recorded), StoreError> {
     let mut tx = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
-    // Lines' workspaces, read once per batch rather than once per request: nothing in a batch
-    // changes a workspace's name or settings.
-    let mut workspaces = Workspaces::new();
     for job in batch {
-        results.push(run_job(&mut tx, clock, job, &mut workspaces).await?);
+        results.push(run_job(&mut tx, clock, job).await?);
     }
     // Recorded last, outside the requests' savepoints: only what is kept is announced, and
     // the workspace's head row is locked only for the moment before commit.
@@ -184,19 +181,14 @@ async fn try_batch(
 
 /// One request inside its savepoint, retried after conflicts. An error that is the
 /// request's own (a corrupt row) is answered to it alone; the batch goes on.
-async fn run_job(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    job: &Job,
-    workspaces: &mut Workspaces,
-) -> Result<ServiceResult<Vec<ItemReport>>, StoreError> {
+async fn run_job(tx: &mut Tx, clock: &dyn Clock, job: &Job) -> Result<ServiceResult<Vec<ItemReport>>, StoreError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         tx.savepoint("ingest_job").await?;
         let mut outcome = Ok(Vec::new());
         for (account, events) in &job.lines {
-            match ingest_line(&mut tx.conn(), clock.now(), account, events, workspaces).await {
+            match ingest_line(&mut tx.conn(), clock.now(), account, events).await {
                 Ok(reports) => {
                     if let Ok(all) = &mut outcome {
                         all.extend(reports);
@@ -226,28 +218,16 @@ async fn run_job(
     }
 }
 
-/// Workspaces read in one transaction, by id.
-pub type Workspaces = std::collections::HashMap<WorkspaceId, Workspace>;
-
-/// Stores each event of one line. Runs inside a transaction; the caller commits. `known` holds
-/// the workspaces this transaction has read already.
+/// Stores each event of one line. Runs inside a transaction; the caller commits.
 pub async fn ingest_line(
     conn: &mut Conn<'_>,
     now: OffsetDateTime,
     account: &ChannelAccount,
     events: &[InboundEvent],
-    known: &mut Workspaces,
 ) -> Result<Vec<ItemReport>, StoreError> {
-    let workspace = match known.get(&account.workspace_id) {
-        Some(workspace) => workspace.clone(),
-        None => {
-            let workspace = workspaces::get(conn, account.workspace_id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("channel account without workspace".into()))?;
-            known.insert(workspace.id, workspace.clone());
-            workspace
-        }
-    };
+    let workspace = workspaces::get(conn, account.workspace_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("channel account without workspace".into()))?;
     let mut reports = Vec::with_capacity(events.len());
     for event in events {
         let report = match event {

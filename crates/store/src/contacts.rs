@@ -51,13 +51,6 @@ struct IdentityRow {
     last_inbound_at: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct IdentityBlockedRow {
-    #[sqlx(flatten)]
-    identity: IdentityRow,
-    blocked: bool,
-}
-
 impl From<IdentityRow> for Identity {
     fn from(r: IdentityRow) -> Self {
         Identity {
@@ -218,20 +211,23 @@ pub async fn find_identity(
     account: ChannelAccountId,
     external_id: &str,
 ) -> Result<Option<(Identity, bool)>> {
-    // One statement with the contact's `blocked`: this runs for every inbound message.
-    let row: Option<IdentityBlockedRow> = with_conn!(conn, c => {
-        sqlx::query_as(
-            "SELECT i.id, i.contact_id, i.channel_account_id, i.external_id, i.name, i.phone, i.email, \
-             i.username, i.avatar_url, i.last_inbound_at, c.blocked \
-             FROM identities i JOIN contacts c ON c.id = i.contact_id \
-             WHERE i.channel_account_id = $1 AND i.external_id = $2",
-        )
+    let row: Option<IdentityRow> = with_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{IDENTITY_COLUMNS} WHERE channel_account_id = $1 AND external_id = $2"
+        )))
         .bind(account.0)
         .bind(external_id)
         .fetch_optional(&mut *c)
         .await?
     });
-    Ok(row.map(|r| (r.identity.into(), r.blocked)))
+    let Some(row) = row else { return Ok(None) };
+    let blocked: bool = with_conn!(conn, c => {
+        sqlx::query_scalar("SELECT blocked FROM contacts WHERE id = $1")
+            .bind(row.contact_id)
+            .fetch_one(&mut *c)
+            .await?
+    });
+    Ok(Some((row.into(), blocked)))
 }
 
 /// Records a new identity of `contact`. A racing writer that made the same identity first
