@@ -251,7 +251,7 @@ async fn worker(k: u64, plan: Arc<Plan>, shared: Arc<Shared>) -> Tally {
                 if reply.status == 200 {
                     tally.created += wire::occurrences(reply.body, br#""outcome":"created""#) as u64;
                     tally.appended += wire::occurrences(reply.body, br#""outcome":"appended""#) as u64;
-                    if n % SAMPLE_EVERY == 0 {
+                    if n.is_multiple_of(SAMPLE_EVERY) {
                         tally.samples.push((first, reply.body.to_vec()));
                     }
                 }

@@ -95,7 +95,7 @@ enum Command {
         #[arg(long, default_value = "demo")]
         seed: String,
     },
-    /// The benchmark harness: inbox-scale search, and inbound throughput and live streams of a running server.
+    /// The benchmark harness: inbox-scale search; inbound throughput and live streams of a running server.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
