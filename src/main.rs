@@ -11,6 +11,7 @@ use switchboard_http::AppState;
 use switchboard_service::{DEFAULT_WORKSPACE, Service};
 use switchboard_store::Db;
 
+mod bench_ingest;
 mod bench_live;
 mod bench_search;
 mod demo;
@@ -94,7 +95,7 @@ enum Command {
         #[arg(long, default_value = "demo")]
         seed: String,
     },
-    /// The benchmark harness: inbox-scale search, and live streams of a running server.
+    /// The benchmark harness: inbox-scale search; inbound throughput and live streams of a running server.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -113,6 +114,45 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Signed inbound webhooks → stored tickets: throughput and acknowledgement latency of a
+    /// running server, then a check that what was acknowledged is stored.
+    Ingest {
+        /// The server to measure.
+        #[arg(long, env = "SWITCHBOARD_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin's API token (to connect the bench's line and check what was stored).
+        #[arg(long, env = "SWITCHBOARD_TOKEN")]
+        token: String,
+        /// `api`, the generic signed webhook (cheapest to build), or a platform the simulator
+        /// speaks (`whatsapp` with Meta's signature, `telegram`, …; one message per webhook).
+        #[arg(long, default_value = "api")]
+        kind: String,
+        /// Offer this many messages per second on a fixed schedule (open loop; latency from
+        /// each request's due time).
+        #[arg(long, group = "mode")]
+        rate: Option<f64>,
+        /// Send as fast as the server acknowledges (closed loop): the throughput.
+        #[arg(long, group = "mode")]
+        max: bool,
+        /// How long to offer load.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// Keep-alive connections (each carries one request at a time).
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How many different customers write (one ticket each; later messages thread onto it).
+        #[arg(long, default_value_t = 10_000)]
+        customers: u64,
+        /// Messages per webhook.
+        #[arg(long, default_value_t = 1)]
+        batch: u64,
+        /// The server's process id, to report its resident memory during the run.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// How many acknowledged messages to look up afterwards.
+        #[arg(long, default_value_t = 20)]
+        verify: usize,
+    },
     /// Webhook → agents' live streams: opens many streams, sends messages, times the events.
     Live {
         /// The server to measure.
@@ -230,6 +270,39 @@ async fn main() -> anyhow::Result<()> {
                 agents,
                 iterations,
                 seed,
+            })
+            .await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Ingest {
+                    url,
+                    token,
+                    kind,
+                    rate,
+                    max,
+                    seconds,
+                    concurrency,
+                    customers,
+                    batch,
+                    server_pid,
+                    verify,
+                },
+        } => {
+            if rate.is_none() && !max {
+                anyhow::bail!("say --rate N (open loop) or --max (closed loop)");
+            }
+            bench_ingest::run(bench_ingest::Options {
+                url,
+                token,
+                kind: kind.parse()?,
+                rate,
+                seconds,
+                concurrency,
+                customers,
+                batch,
+                server_pid,
+                verify,
             })
             .await
         }
