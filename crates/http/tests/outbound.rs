@@ -308,6 +308,7 @@ async fn a_send_interrupted_by_a_crash_is_never_sent_twice() {
     assert_eq!(message["delivery_status"], "failed");
     assert_eq!(message["error"]["code"], "delivery_uncertain");
     assert!(delivery.fake.state.requests().is_empty(), "nothing was sent blindly again");
+    assert_eq!(metric(&app, "switchboard_sends_total{kind=\"whatsapp\",result=\"uncertain\"}").await, 1.0);
 }
 
 #[tokio::test]

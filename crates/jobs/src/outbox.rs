@@ -148,12 +148,15 @@ impl OutboxWorker {
         let cutoff = now - self.config.lease;
         let mut tx = self.service.db().begin().await?;
         let stale = outbox::take_stale(&mut tx.conn(), cutoff, now, &self.config.worker).await?;
+        let mut results = Vec::with_capacity(stale.len());
         for row in &stale {
             let kind = accounts::get(&mut tx.conn(), row.workspace_id, row.channel_account_id).await?.map(|a| a.kind);
             if kind.is_some_and(retries_are_idempotent) && !row.reply_token_used {
                 let reason = "resumed after the node stopped";
                 outbox::retry_at(&mut tx.conn(), row.id, &self.config.worker, row.attempts, now, reason).await?;
+                results.push((kind, SendResult::Retried));
             } else {
+                results.push((kind, SendResult::Uncertain));
                 let error = MessageError {
                     code: "delivery_uncertain".into(),
                     message: "Switchboard stopped while sending this message, so it may or may not have reached the \
@@ -166,6 +169,11 @@ impl OutboxWorker {
         // One record call for all of them: it takes the workspaces' head rows in order.
         let recorded = record_updates(&mut tx, &stale, now).await?;
         tx.commit().await?;
+        for (kind, result) in results {
+            if let Some(kind) = kind {
+                self.service.metrics().send(kind, result);
+            }
+        }
         self.service.live().publish(recorded);
         Ok(())
     }
