@@ -22,7 +22,8 @@ pub struct Options {
     pub seed: String,
 }
 
-const TEXTS: [&str; 8] = [
+/// What simulated customers write.
+pub(crate) const TEXTS: [&str; 8] = [
     "Hello, my parcel has not arrived yet.",
     "Hi! Can I change the delivery address of my order?",
     "The product arrived broken, what can I do?",

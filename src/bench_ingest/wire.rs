@@ -11,17 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// What customers write; the `ref` word appended to each makes every message findable alone.
-const TEXTS: [&str; 8] = [
-    "Hello, my parcel has not arrived yet.",
-    "Hi! Can I change the delivery address of my order?",
-    "The product arrived broken, what can I do?",
-    "Do you ship to Norway?",
-    "I was charged twice for the same order.",
-    "Thanks, that solved it!",
-    "Is the blue one back in stock?",
-    "How do I return an item?",
-];
+// What customers write: the simulator's texts, each with a `ref` word that makes it findable alone.
+use crate::simulate::TEXTS;
 
 /// The customer who writes message `message` of a run: spread over `customers` by a
 /// deterministic hash, so that some write several times in a row and the same customer
