@@ -337,3 +337,17 @@ async fn the_contact_page_suggests_the_same_phone_on_whatsapp_and_sms_and_the_sa
     let list = &page.body[start..start + page.body[start..].find("</ul>").unwrap()];
     assert!(!list.contains(&sms) && list.contains(&tg), "{list}");
 }
+
+#[tokio::test]
+async fn an_admin_made_on_the_command_line_closes_the_setup_page() {
+    let app = TestApp::spawn_empty().await;
+    let key = app.service.open_first_run().await.unwrap().expect("a setup key");
+    let mut browser = Browser::new(&app);
+    assert!(browser.get("/sign-in").await.body.contains("no admin yet"));
+    // `switchboard admin create` while the server runs.
+    agent(&app).await;
+    assert!(!browser.get("/sign-in").await.body.contains("no admin yet"));
+    let setup = browser.get(&format!("/setup?key={key}")).await;
+    assert_eq!(setup.status, StatusCode::SEE_OTHER);
+    assert_eq!(setup.location.as_deref(), Some("/sign-in"));
+}

@@ -63,9 +63,20 @@ impl Service {
         Ok(Some(key))
     }
 
-    /// Whether this node waits for its first admin.
-    pub fn first_run_open(&self) -> bool {
-        self.first_run.is_open()
+    /// Whether this node waits for its first admin: it holds a key and still no agent exists
+    /// (one may have been made with `switchboard admin create` meanwhile; then the key is dropped).
+    pub async fn first_run_open(&self) -> bool {
+        if !self.first_run.is_open() {
+            return false;
+        }
+        let none_yet = match self.db().acquire().await {
+            Ok(mut pooled) => agents::none_yet(&mut pooled.conn()).await.unwrap_or(true),
+            Err(_) => true,
+        };
+        if !none_yet {
+            self.first_run.set(None);
+        }
+        none_yet
     }
 
     /// Whether `key` is this node's setup key.

@@ -61,9 +61,15 @@ fn random_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn sign_in_page(state: &AppState, status: StatusCode, next: String, email: String, error: Option<String>) -> Response {
+async fn sign_in_page(
+    state: &AppState,
+    status: StatusCode,
+    next: String,
+    email: String,
+    error: Option<String>,
+) -> Response {
     let login_csrf = random_token();
-    let first_run = state.service.first_run_open();
+    let first_run = state.service.first_run_open().await;
     let page = SignInPage { assets: assets::version(), next, email, error, login_csrf: login_csrf.clone(), first_run };
     match Page::render(&page) {
         Ok(Page(_, html)) => {
@@ -80,7 +86,7 @@ fn sign_in_page(state: &AppState, status: StatusCode, next: String, email: Strin
 
 /// `GET /sign-in`
 pub async fn sign_in_form(State(state): State<AppState>, Query(q): Query<SignInQuery>) -> Response {
-    sign_in_page(&state, StatusCode::OK, local_path(q.next.as_deref()), String::new(), None)
+    sign_in_page(&state, StatusCode::OK, local_path(q.next.as_deref()), String::new(), None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,17 +107,17 @@ pub async fn sign_in(
     let next = local_path(form.next.as_deref());
     if !cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(c, &form.login_csrf)) {
         let error = "The sign-in form expired. Please try again.".to_owned();
-        return sign_in_page(&state, StatusCode::FORBIDDEN, next, form.email, Some(error));
+        return sign_in_page(&state, StatusCode::FORBIDDEN, next, form.email, Some(error)).await;
     }
     match state.service.sign_in(&form.email, &form.password, &client).await {
         Ok(new) => signed_in(&state, &new.token, &next),
         Err(ServiceError::Unauthenticated) => {
             let error = "That e-mail and password do not match an agent.".to_owned();
-            sign_in_page(&state, StatusCode::UNAUTHORIZED, next, form.email, Some(error))
+            sign_in_page(&state, StatusCode::UNAUTHORIZED, next, form.email, Some(error)).await
         }
         Err(err @ ServiceError::TooManyAttempts { .. }) => {
             let message = PageError::from(err).message();
-            sign_in_page(&state, StatusCode::TOO_MANY_REQUESTS, next, form.email, Some(message))
+            sign_in_page(&state, StatusCode::TOO_MANY_REQUESTS, next, form.email, Some(message)).await
         }
         Err(other) => PageError::from(other).into_response(),
     }

@@ -52,7 +52,7 @@ pub struct SetupQuery {
 
 /// `GET /setup?key=…`
 pub async fn setup_form(State(state): State<AppState>, Query(q): Query<SetupQuery>) -> Response {
-    if !state.service.first_run_open() {
+    if !state.service.first_run_open().await {
         return see_other("/sign-in");
     }
     match q.key {
@@ -80,7 +80,7 @@ pub async fn setup(
     ClientAddr(client): ClientAddr,
     axum::Form(form): axum::Form<SetupForm>,
 ) -> Response {
-    if !state.service.first_run_open() {
+    if !state.service.first_run_open().await {
         return see_other("/sign-in");
     }
     if !state.service.first_run_key_matches(&form.key) {
