@@ -15,28 +15,36 @@ const APP_CSS: &str = include_str!("../../assets/app.css");
 /// A short hash of the assets' content (FNV-1a; it only needs to change when they do).
 pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in APP_JS.bytes().chain(APP_CSS.bytes()) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{hash:016x}")
-    })
+    VERSION.get_or_init(|| content_hash(&[APP_JS, APP_CSS]))
 }
 
-/// `GET /assets/{version}/{name}`: an asset; an old version's URL still answers, uncached.
-pub async fn asset(Path((asked, name)): Path<(String, String)>) -> Response {
-    let (body, mime) = match name.as_str() {
-        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    let cache = if asked == version() { "public, max-age=31536000, immutable" } else { "no-cache" };
+/// A short hash of some embedded files (FNV-1a): the version in their URLs.
+pub fn content_hash(files: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in files.iter().flat_map(|f| f.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// An embedded file asked for under version `asked`: kept a year when that is the current
+/// version (`current`), otherwise answered uncached (an old page after a deploy still works).
+pub fn versioned(asked: &str, current: &str, body: &'static str, mime: &'static str) -> Response {
+    let cache = if asked == current { "public, max-age=31536000, immutable" } else { "no-cache" };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     response
+}
+
+/// `GET /assets/{version}/{name}`: an asset; an old version's URL still answers, uncached.
+pub async fn asset(Path((asked, name)): Path<(String, String)>) -> Response {
+    match name.as_str() {
+        "app.js" => versioned(&asked, version(), APP_JS, "text/javascript; charset=utf-8"),
+        "app.css" => versioned(&asked, version(), APP_CSS, "text/css; charset=utf-8"),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
 }

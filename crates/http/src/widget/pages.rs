@@ -15,22 +15,16 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
+use crate::ui::assets::{content_hash, versioned};
 
 const EMBED_JS: &str = include_str!("../../assets/widget-embed.js");
 const PANEL_JS: &str = include_str!("../../assets/widget.js");
 const PANEL_CSS: &str = include_str!("../../assets/widget.css");
 
-/// A short hash of the panel's assets (FNV-1a), so their URLs change when they do.
+/// A short hash of the panel's assets, so their URLs change when they do.
 pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in PANEL_JS.bytes().chain(PANEL_CSS.bytes()) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{hash:016x}")
-    })
+    VERSION.get_or_init(|| content_hash(&[PANEL_JS, PANEL_CSS]))
 }
 
 /// `GET /widget/{account}/embed.js`: the one script a site pastes. It finds this server from
@@ -88,18 +82,11 @@ pub fn panel_csp(origins: &[String]) -> String {
 
 /// `GET /widget/assets/{version}/{name}`: the panel's script and stylesheet.
 pub async fn asset(Path((asked, name)): Path<(String, String)>) -> Response {
-    let (body, mime) = match name.as_str() {
-        "widget.js" => (PANEL_JS, "text/javascript; charset=utf-8"),
-        "widget.css" => (PANEL_CSS, "text/css; charset=utf-8"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    let cache = if asked == version() { "public, max-age=31536000, immutable" } else { "no-cache" };
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff"));
-    response
+    match name.as_str() {
+        "widget.js" => versioned(&asked, version(), PANEL_JS, "text/javascript; charset=utf-8"),
+        "widget.css" => versioned(&asked, version(), PANEL_CSS, "text/css; charset=utf-8"),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 #[cfg(test)]
