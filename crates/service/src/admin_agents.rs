@@ -236,9 +236,10 @@ impl Service {
         actor: &Actor,
         members: &[AgentId],
     ) -> ServiceResult<Vec<AgentId>> {
+        let known: Vec<AgentId> = agents::list(conn, actor.workspace()).await?.into_iter().map(|a| a.id).collect();
         let mut checked = Vec::new();
         for member in members {
-            if agents::get(conn, actor.workspace(), *member).await?.is_none() {
+            if !known.contains(member) {
                 return Err(ServiceError::invalid("members", "no agent with that id in this workspace"));
             }
             if !checked.contains(member) {

@@ -74,16 +74,19 @@ fn typed(def: &FieldDef, value: &Value) -> Result<Value, String> {
     }
 }
 
-/// Checks and types the values of defined fields in a ticket change; other keys pass as sent.
-pub(crate) async fn check_values(
+/// The workspace's field definitions, read only when a change needs them: it sets fields or
+/// solves the ticket. One read serves both checks.
+pub(crate) async fn defs_for(
     conn: &mut Conn<'_>,
     actor: &Actor,
-    values: &mut BTreeMap<String, Value>,
-) -> ServiceResult<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let defs = fields::list(conn, actor.workspace()).await?;
+    setting_fields: bool,
+    solving: bool,
+) -> ServiceResult<Vec<FieldDef>> {
+    if setting_fields || solving { Ok(fields::list(conn, actor.workspace()).await?) } else { Ok(Vec::new()) }
+}
+
+/// Checks and types the values of defined fields in a ticket change; other keys pass as sent.
+pub(crate) fn check_values(defs: &[FieldDef], values: &mut BTreeMap<String, Value>) -> ServiceResult<()> {
     for (key, value) in values.iter_mut() {
         if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) {
             *value = Value::Null;
@@ -97,12 +100,7 @@ pub(crate) async fn check_values(
 }
 
 /// Refuses to solve a ticket whose required fields are not all set.
-pub(crate) async fn check_solvable(
-    conn: &mut Conn<'_>,
-    actor: &Actor,
-    values: &BTreeMap<String, Value>,
-) -> ServiceResult<()> {
-    let defs = fields::list(conn, actor.workspace()).await?;
+pub(crate) fn check_solvable(defs: &[FieldDef], values: &BTreeMap<String, Value>) -> ServiceResult<()> {
     let missing: Vec<&str> = defs
         .iter()
         .filter(|d| d.required_on_solve && values.get(&d.key).is_none_or(Value::is_null))

@@ -199,7 +199,8 @@ impl Service {
         let who = actor.store_actor();
         let mut changes: Vec<(EventKind, serde_json::Value)> = Vec::new();
         let solving = patch.status == Some(TicketStatus::Solved) && ticket.status != TicketStatus::Solved;
-        crate::fields::check_values(conn, actor, &mut patch.fields).await?;
+        let defs = crate::fields::defs_for(conn, actor, !patch.fields.is_empty(), solving).await?;
+        crate::fields::check_values(&defs, &mut patch.fields)?;
 
         if let Some(status) = patch.status
             && status != ticket.status
@@ -280,7 +281,7 @@ impl Service {
             }
         }
         if solving {
-            crate::fields::check_solvable(conn, actor, &ticket.fields).await?;
+            crate::fields::check_solvable(&defs, &ticket.fields)?;
         }
         if !changes.is_empty() {
             ticket.updated_at = now.max(ticket.updated_at);
@@ -406,7 +407,8 @@ impl Service {
         if let Some(status) = target.filter(|s| *s != ticket.status) {
             ticket.status.transition(status)?;
             if status == TicketStatus::Solved {
-                crate::fields::check_solvable(conn, actor, &ticket.fields).await?;
+                let defs = crate::fields::defs_for(conn, actor, false, true).await?;
+                crate::fields::check_solvable(&defs, &ticket.fields)?;
             }
             change_status(conn, ws, id, ticket.status, status, who, now).await?;
         }
