@@ -87,6 +87,7 @@ impl From<ServiceError> for ApiError {
                 format!("too many failed attempts; try again in {} minutes", (retry_after_secs + 59) / 60),
             ),
             ServiceError::WebhookRefused(reason) => Self::new(StatusCode::UNAUTHORIZED, "invalid_signature", reason),
+            ServiceError::InvalidBody(reason) => Self::bad_request("invalid_body", reason),
             ServiceError::Store(StoreError::Conflict(_)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "the change conflicts with another one; try again")
             }

@@ -37,6 +37,9 @@ pub enum ServiceError {
     /// A platform webhook failed authentication; nothing was stored.
     #[error("{0}")]
     WebhookRefused(String),
+    /// An authenticated body of the generic webhook that does not read: a 400 for its developer.
+    #[error("{0}")]
+    InvalidBody(String),
     #[error(transparent)]
     Store(StoreError),
 }

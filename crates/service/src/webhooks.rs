@@ -2,13 +2,13 @@
 //! the account in the URL, parse with the platform's adapter, send each line's events to the
 //! line they name, store them in one transaction, answer what the platform expects.
 
-use switchboard_channels::{Answer, ChannelError, LineEvents, Method, WebhookRequest};
+use switchboard_channels::{Answer, ChannelError, LineEvents, Method, WebhookRequest, api};
 use switchboard_domain::{ChannelAccount, ChannelAccountId, ChannelKind};
 use switchboard_store::accounts::{self, JsonMap};
 use switchboard_store::dead_letters;
 pub use switchboard_store::dead_letters::{DeadLetter, RawDelivery};
 
-use crate::ingest::Lines;
+use crate::ingest::{ItemReport, Lines};
 use crate::metrics::WebhookOutcome;
 use crate::{Actor, Service, ServiceError, ServiceResult};
 
@@ -80,6 +80,41 @@ impl Service {
                 Ok(switchboard_channels::ack(kind))
             }
         }
+    }
+
+    /// Handles one call of the generic signed webhook (`/webhooks/api/{account_id}`), for
+    /// integrators. Unlike a platform's, a body that does not read is answered 400 with what is
+    /// wrong (the caller is a developer who can fix and resend it), not kept as a dead letter.
+    pub async fn receive_api_webhook(
+        &self,
+        account_id: ChannelAccountId,
+        signature: Option<&str>,
+        body: &[u8],
+        client: &str,
+    ) -> ServiceResult<Vec<ItemReport>> {
+        self.webhook_gate(client, account_id)?;
+        let (account, secrets) = self.webhook_account(ChannelKind::Api, account_id).await.inspect_err(|_| {
+            self.webhook_failed(client, account_id);
+        })?;
+        let secret = secrets.get("secret").and_then(|s| s.as_str()).ok_or(ChannelError::MissingSecret("secret"));
+        if let Err(e) = secret.and_then(|secret| api::verify(secret, body, signature)) {
+            tracing::warn!(channel.account = %account.id, channel.kind = "api", "webhook refused: {e}");
+            self.mark_account(account.id, accounts::Mark::SignatureFailed).await;
+            self.metrics().webhook(ChannelKind::Api, WebhookOutcome::Refused);
+            self.webhook_failed(client, account_id);
+            return Err(ServiceError::WebhookRefused(match e {
+                ChannelError::MissingSecret(_) => "the channel account cannot verify requests".into(),
+                other => other.to_string(),
+            }));
+        }
+        self.mark_account(account.id, accounts::Mark::WebhookReceived).await;
+        let items = api::parse(body).map_err(|e| {
+            self.metrics().webhook(ChannelKind::Api, WebhookOutcome::Invalid);
+            ServiceError::InvalidBody(e.to_string())
+        })?;
+        let reports = self.ingest(account, items).await?;
+        self.metrics().webhook(ChannelKind::Api, WebhookOutcome::Accepted);
+        Ok(reports)
     }
 
     /// Refuses (429) a client that failed too often on this line's webhook this minute.

@@ -6,9 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
-use switchboard_channels::{Answer, ChannelError, api};
+use switchboard_channels::{Answer, api};
 use switchboard_domain::{ChannelAccountId, ChannelKind};
-use switchboard_service::admin_accounts::Mark;
 use switchboard_service::ingest::ItemReport;
 use switchboard_service::webhooks::RawDelivery;
 use uuid::Uuid;
@@ -17,23 +16,12 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, RawBody};
 use crate::ui::ClientAddr;
-use switchboard_service::metrics::WebhookOutcome;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReport {
     /// One entry per message, in order: outcome is created, appended, reopened, duplicate or blocked.
     #[schema(value_type = Vec<Object>)]
     pub messages: Vec<ItemReport>,
-}
-
-fn channel_error(err: ChannelError) -> ApiError {
-    match err {
-        ChannelError::Unauthenticated(m) => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", m),
-        ChannelError::Malformed(m) => ApiError::bad_request("invalid_body", m),
-        ChannelError::MissingSecret(_) => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", "the channel account cannot verify requests")
-        }
-    }
 }
 
 /// The generic signed webhook for integrators, on a channel account of kind `api`. Unlike
@@ -51,28 +39,8 @@ pub async fn receive_api(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let id = ChannelAccountId(account_id);
-    state.service.webhook_gate(&client, id)?;
-    let (account, secrets) = state.service.webhook_account(ChannelKind::Api, id).await.map_err(|_| {
-        state.service.webhook_failed(&client, id);
-        ApiError::not_found("channel account")
-    })?;
-    let secret = secrets.get("secret").and_then(|s| s.as_str()).ok_or(ChannelError::MissingSecret("secret"));
     let signature = headers.get(api::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    if let Err(e) = secret.and_then(|secret| api::verify(secret, &body, signature)) {
-        tracing::warn!(channel.account = %account.id, channel.kind = "api", "webhook refused: {e}");
-        state.service.mark_account(account.id, Mark::SignatureFailed).await;
-        state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Refused);
-        state.service.webhook_failed(&client, id);
-        return Err(channel_error(e));
-    }
-    state.service.mark_account(account.id, Mark::WebhookReceived).await;
-    let items = api::parse(&body).map_err(|e| {
-        state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Invalid);
-        channel_error(e)
-    })?;
-    let messages = state.service.ingest(account, items).await?;
-    state.service.metrics().webhook(ChannelKind::Api, WebhookOutcome::Accepted);
+    let messages = state.service.receive_api_webhook(ChannelAccountId(account_id), signature, &body, &client).await?;
     Ok(Json(IngestReport { messages }))
 }
 

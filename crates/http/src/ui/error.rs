@@ -89,7 +89,9 @@ impl From<ServiceError> for PageError {
             ServiceError::InvalidQuery(err) => {
                 Self::new(StatusCode::BAD_REQUEST, "The search could not be read", format!("{err}"))
             }
-            ServiceError::WebhookRefused(_) => Self::bad_request("That request was refused."),
+            ServiceError::WebhookRefused(_) | ServiceError::InvalidBody(_) => {
+                Self::bad_request("That request was refused.")
+            }
             ServiceError::Store(StoreError::Transient(cause)) => {
                 tracing::warn!(error = %cause, "transient store error");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "Busy", "The server is busy; try again in a moment.")
