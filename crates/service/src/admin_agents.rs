@@ -45,14 +45,6 @@ fn check_password(password: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-fn check_name(name: &str, what: &'static str) -> ServiceResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::invalid("name", format!("a {what} needs a name of 1 to 100 characters")));
-    }
-    Ok(name.to_owned())
-}
-
 impl Service {
     /// The workspace's agents, active or not. Any agent may read them (assignee pickers).
     pub async fn list_agents(&self, actor: &Actor) -> ServiceResult<Vec<Agent>> {
@@ -64,7 +56,7 @@ impl Service {
     pub async fn create_agent(&self, actor: &Actor, new: NewAgent) -> ServiceResult<Agent> {
         actor.require_admin()?;
         let email = normalise_email(&new.email)?;
-        let name = check_name(&new.name, "agent")?;
+        let name = crate::required_text("name", &new.name, 100)?;
         check_password(&new.password)?;
         let hash = hash_password(&new.password)?;
         let mut tx = self.begin().await?;
@@ -104,7 +96,7 @@ impl Service {
         let was_active_admin = agent.active && agent.role == Role::Admin;
         let mut detail = serde_json::Map::new();
         if let Some(name) = &patch.name {
-            let name = check_name(name, "agent")?;
+            let name = crate::required_text("name", name, 100)?;
             if name != agent.name {
                 detail.insert("name".into(), name.clone().into());
                 agent.name = name;
@@ -175,7 +167,7 @@ impl Service {
     /// Creates a team with these members (admins only).
     pub async fn create_team(&self, actor: &Actor, name: &str, members: &[AgentId]) -> ServiceResult<TeamView> {
         actor.require_admin()?;
-        let name = check_name(name, "team")?;
+        let name = crate::required_text("name", name, 100)?;
         let ws = actor.workspace();
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
@@ -206,7 +198,7 @@ impl Service {
         let mut team = agents::get_team(&mut conn, ws, id).await?.ok_or(ServiceError::NotFound("team"))?;
         let mut detail = serde_json::Map::new();
         if let Some(name) = name {
-            let name = check_name(name, "team")?;
+            let name = crate::required_text("name", name, 100)?;
             if name != team.name {
                 if agents::list_teams(&mut conn, ws).await?.iter().any(|t| t.name == name) {
                     return Err(ServiceError::conflict("team_exists", format!("a team named {name} exists")));
@@ -265,10 +257,7 @@ impl Service {
         label: &str,
     ) -> ServiceResult<(TokenInfo, String)> {
         actor.require_admin()?;
-        let label = label.trim();
-        if label.is_empty() || label.chars().count() > 100 {
-            return Err(ServiceError::invalid("label", "a token needs a label of 1 to 100 characters"));
-        }
+        let label = crate::required_text("label", label, 100)?;
         let (token, hash) = new_token()?;
         let mut tx = self.begin().await?;
         let mut conn = tx.conn();
@@ -276,7 +265,7 @@ impl Service {
             .await?
             .filter(|a| a.active)
             .ok_or_else(|| ServiceError::invalid("agent_id", "no active agent with that id in this workspace"))?;
-        let id = agents::create_token(&mut conn, &holder, &hash, label, self.now()).await?;
+        let id = agents::create_token(&mut conn, &holder, &hash, &label, self.now()).await?;
         let detail = serde_json::json!({"agent_id": holder.id, "label": label});
         audit::write(&mut conn, actor, "token.created", format!("token:{id}"), detail, self.now()).await?;
         tx.commit().await?;

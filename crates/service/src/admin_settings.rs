@@ -85,11 +85,7 @@ impl Service {
             }
         }
         if let Some(name) = patch.business_name {
-            let name = name.trim();
-            if name.chars().count() > 100 {
-                return Err(ServiceError::invalid("business_name", "at most 100 characters"));
-            }
-            let name = (!name.is_empty()).then(|| name.to_owned());
+            let name = crate::optional_text("business_name", Some(name), 100)?;
             if name != profile.business_name {
                 detail.insert("business_name".into(), serde_json::json!(name));
                 profile.business_name = name;

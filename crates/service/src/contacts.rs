@@ -34,14 +34,6 @@ pub struct SuggestedDuplicate {
 /// The most duplicates a contact page suggests.
 const MAX_DUPLICATES: i64 = 10;
 
-fn clean(field: &'static str, value: Option<String>, max: usize) -> ServiceResult<Option<String>> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
-        return Err(ServiceError::invalid(field, format!("at most {max} characters")));
-    }
-    Ok(value)
-}
-
 impl Service {
     pub async fn list_contacts(
         &self,
@@ -82,17 +74,17 @@ impl Service {
         let mut contact =
             contacts::get(&mut conn, actor.workspace(), id).await?.ok_or(ServiceError::NotFound("contact"))?;
         if let Some(name) = patch.name {
-            contact.name = clean("name", name, 200)?;
+            contact.name = crate::optional_text("name", name, 200)?;
         }
         if let Some(email) = patch.email {
-            let email = clean("email", email, 320)?.map(|e| e.to_lowercase());
+            let email = crate::optional_text("email", email, 320)?.map(|e| e.to_lowercase());
             if email.as_ref().is_some_and(|e| !e.contains('@')) {
                 return Err(ServiceError::invalid("email", "not an e-mail address"));
             }
             contact.email = email;
         }
         if let Some(phone) = patch.phone {
-            let phone = clean("phone", phone, 40)?;
+            let phone = crate::optional_text("phone", phone, 40)?;
             if phone.as_ref().is_some_and(|p| !p.chars().any(|c| c.is_ascii_digit())) {
                 return Err(ServiceError::invalid("phone", "a phone number has digits"));
             }

@@ -127,10 +127,7 @@ impl Service {
         if key.is_empty() || key.len() > 64 || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(ServiceError::invalid("key", "1 to 64 letters, digits or _"));
         }
-        let label = new.label.trim();
-        if label.is_empty() || label.chars().count() > 100 {
-            return Err(ServiceError::invalid("label", "1 to 100 characters"));
-        }
+        let label = crate::required_text("label", &new.label, 100)?;
         if !KINDS.contains(&new.kind.as_str()) {
             return Err(ServiceError::invalid("kind", format!("one of: {}", KINDS.join(", "))));
         }

@@ -91,17 +91,11 @@ impl Service {
             return Err(ServiceError::Forbidden);
         }
         let email = normalise_email(&new.email)?;
-        let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid("name", "your name has 1 to 100 characters"));
-        }
+        let name = crate::required_text("name", &new.name, 100)?;
         if new.password.chars().count() < 8 {
             return Err(ServiceError::invalid("password", "a password has at least 8 characters"));
         }
-        let business = new.business_name.trim();
-        if business.chars().count() > 100 {
-            return Err(ServiceError::invalid("business_name", "at most 100 characters"));
-        }
+        let business = crate::optional_text("business_name", Some(new.business_name), 100)?;
         let hash = hash_password(&new.password)?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -111,9 +105,8 @@ impl Service {
             return Err(ServiceError::conflict("already_set_up", "this server has an admin: sign in instead"));
         }
         let ws = workspaces::get_or_create(&mut conn, DEFAULT_WORKSPACE, now).await?;
-        let business = (!business.is_empty()).then_some(business);
-        workspaces::set_business_name(&mut conn, ws.id, business).await?;
-        let agent = agents::upsert(&mut conn, ws.id, &email, name, Role::Admin, Some(&hash), now).await?;
+        workspaces::set_business_name(&mut conn, ws.id, business.as_deref()).await?;
+        let agent = agents::upsert(&mut conn, ws.id, &email, &name, Role::Admin, Some(&hash), now).await?;
         let detail = serde_json::json!({"email": email, "name": name, "role": "admin", "business_name": business,
             "via": "first-run setup"});
         audit::insert(&mut conn, ws.id, Some(agent.id), "agent.created", &format!("agent:{}", agent.id), &detail, now)

@@ -195,6 +195,24 @@ impl Actor {
     }
 }
 
+/// `value` trimmed, when it has 1 to `max` characters; otherwise a 422 on `field` saying so.
+pub(crate) fn required_text(field: &'static str, value: &str, max: usize) -> ServiceResult<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(ServiceError::invalid(field, format!("1 to {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// `value` trimmed, `None` when blank; a 422 on `field` past `max` characters.
+pub(crate) fn optional_text(field: &'static str, value: Option<String>, max: usize) -> ServiceResult<Option<String>> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(ServiceError::invalid(field, format!("at most {max} characters")));
+    }
+    Ok(value)
+}
+
 /// A page size within 1 to 100.
 pub(crate) fn page_limit(asked: i64) -> i64 {
     asked.clamp(1, 100)

@@ -46,10 +46,7 @@ impl Service {
     /// Saves a macro (admins only).
     pub async fn create_macro(&self, actor: &Actor, new: NewMacro) -> ServiceResult<Macro> {
         actor.require_admin()?;
-        let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid("name", "1 to 100 characters"));
-        }
+        let name = crate::required_text("name", &new.name, 100)?;
         let body = new.body.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty());
         let assignee = new.assignee.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
         if let Some(a) = &assignee

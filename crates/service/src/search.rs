@@ -141,10 +141,7 @@ impl Service {
     /// Saves a view after checking its query parses and its columns exist. Shared views are for
     /// admins, and their creation is audited.
     pub async fn create_view(&self, actor: &Actor, new: NewView) -> ServiceResult<ViewSummary> {
-        let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid("name", "a view has a name of 1 to 100 characters"));
-        }
+        let name = crate::required_text("name", &new.name, 100)?;
         let parsed = parse_query(&new.query)?;
         if parsed.kind == Some(ResultType::User) {
             return Err(ServiceError::invalid("query", "a view lists tickets; drop `type:user`"));
@@ -161,7 +158,7 @@ impl Service {
             None => None,
         };
         let saved =
-            views::create(&mut conn, actor.workspace(), owner, name, &query, columns.as_deref(), self.now()).await?;
+            views::create(&mut conn, actor.workspace(), owner, &name, &query, columns.as_deref(), self.now()).await?;
         if new.shared {
             let detail = shared_view_detail(&saved);
             audit::write(&mut conn, actor, "view.created", format!("view:{}", saved.id), detail, self.now()).await?;

@@ -46,14 +46,6 @@ pub(crate) async fn check_columns(conn: &mut Conn<'_>, actor: &Actor, ids: &[Str
     Ok(columns.iter().map(ViewColumn::id).collect())
 }
 
-fn check_name(name: &str) -> ServiceResult<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::invalid("name", "a view has a name of 1 to 100 characters"));
-    }
-    Ok(name)
-}
-
 /// A page of a view's tickets, with what its columns need to be shown.
 #[derive(Debug, Clone)]
 pub struct ViewTable {
@@ -89,7 +81,7 @@ impl Service {
         let mut conn = tx.conn();
         let mut view = editable(&mut conn, actor, id).await?;
         if let Some(name) = &patch.name {
-            view.name = check_name(name)?.to_owned();
+            view.name = crate::required_text("name", name, 100)?;
         }
         if let Some(query) = &patch.query {
             let parsed = parse_query(query)?;
