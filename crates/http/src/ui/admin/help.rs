@@ -219,3 +219,18 @@ pub fn help(kind: ChannelKind) -> KindHelp {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::ChannelKind;
+
+    #[test]
+    fn the_connect_form_asks_for_every_secret_a_line_needs() {
+        for kind in ChannelKind::ALL {
+            let help = super::help(kind);
+            for needed in kind.required_secrets() {
+                assert!(help.secrets.iter().any(|s| s.name == *needed), "{kind}: the form lacks `{needed}`");
+            }
+        }
+    }
+}
